@@ -1,0 +1,23 @@
+"""The plain data that a fetch returns and a save writes: the one contract between them."""
+from dataclasses import dataclass, field
+
+
+@dataclass
+class StockData:
+    """Everything fetched for one symbol; any value may be None (unknown).
+
+    profile -> table `stocks`, metrics -> `stock_metrics`, earnings -> `earnings_history`
+    (one dict per (year, period)), filings -> `sec_filings`, sections -> `filing_sections`.
+    `kinds` names the data kinds actually fetched (market, profile, fundamentals, filings,
+    sections), so the store can record what is fresh; `notes` are non-fatal warnings.
+    """
+
+    symbol: str
+    cik: int | None = None
+    profile: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    earnings: list[dict] = field(default_factory=list)
+    filings: list[dict] = field(default_factory=list)
+    sections: list[dict] = field(default_factory=list)
+    kinds: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
