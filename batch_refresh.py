@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""stock-refresh: keep a stock screener's SQLite database fresh from SEC EDGAR and Yahoo.
+
+Exit codes: 0 done, 1 failures over the threshold or aborted, 2 bad usage or configuration,
+75 another refresh is running.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from stock_refresh.config import ConfigError, load_config
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent / "batch_config.json"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="batch_refresh.py",
+        description="Refresh every NYSE and NASDAQ common stock: fundamentals from SEC EDGAR, "
+                    "market data from Yahoo, written to SQLite, with a JSON summary report.",
+        epilog="exit codes: 0 done, 1 failures over the threshold or aborted, "
+               "2 bad usage or configuration, 75 another refresh is running")
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG),
+                        help="config file (default: batch_config.json beside this script)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="fetch the symbol list and print what would be done; write nothing")
+    parser.add_argument("--limit", type=positive_int, metavar="N",
+                        help="process only the first N symbols")
+    parser.add_argument("--symbols", type=symbol_list, metavar="AAPL,MSFT",
+                        help="process only these symbols")
+    parser.add_argument("--force", action="store_true",
+                        help="refresh every data kind, fresh or not")
+    parser.add_argument("--verbose", action="store_true", help="debug logging on the console")
+    parser.add_argument("--check-config", action="store_true",
+                        help="validate the config and exit (0 ok, 2 bad)")
+    parser.add_argument("--notify-failure", metavar="UNIT",
+                        help="send the failure notification for UNIT (used by systemd OnFailure=)")
+    return parser.parse_args(argv)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, found {text!r}")
+    return value
+
+
+def symbol_list(text: str) -> list[str]:
+    symbols = [s.strip().upper() for s in text.split(",") if s.strip()]
+    if not symbols:
+        raise argparse.ArgumentTypeError(f"expected comma-separated symbols, found {text!r}")
+    return symbols
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        return 2
+    if args.check_config:
+        for warning in config.warnings:
+            print(f"config warning: {warning}", file=sys.stderr)
+        print(f"config ok: {config.path}")
+        return 0
+    if args.notify_failure:
+        from stock_refresh.notify import notify_failure
+        notify_failure(config.notifications, args.notify_failure, config.logging.log_directory)
+        return 0
+    from stock_refresh.runner import Options, run
+    return run(config, Options(dry_run=args.dry_run, limit=args.limit, symbols=args.symbols,
+                               force=args.force, verbose=args.verbose))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,491 @@
+"""Load and validate batch_config.json.
+
+The section dataclasses below are the schema: each field carries its JSON default, its rule and
+its description, so validation, defaults and docs/configuration.md come from one table. A bad
+value stops the job before it touches anything, with one line that names the key, what was
+expected and what was found, instead of a KeyError halfway through a night's run.
+
+Regenerate the reference tables after changing a field:
+    python -m stock_refresh.config docs/configuration.md
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import os
+import re
+import sys
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+CONTACT_ENV = "STOCK_REFRESH_SEC_CONTACT"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line meant for the user."""
+
+
+class _Invalid(Exception):
+    """A value broke its rule; `expected` overrides the rule's wording when a check knows more."""
+
+    def __init__(self, expected: str | None = None):
+        super().__init__(expected)
+        self.expected = expected
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a key accepts: `expected` is shown in errors and docs; `check` returns the value to
+    store or raises _Invalid."""
+
+    expected: str
+    check: Callable[[Any], Any]
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+
+def _require(ok: bool) -> None:
+    if not ok:
+        raise _Invalid
+
+
+def _returning(test: Callable[[Any], bool]) -> Callable[[Any], Any]:
+    def check(v: Any) -> Any:
+        _require(test(v))
+        return v
+    return check
+
+
+def _nullable(rule: Rule) -> Rule:
+    return Rule(f"null or {rule.expected}", lambda v: None if v is None else rule.check(v))
+
+
+BOOL = Rule("true or false", _returning(lambda v: isinstance(v, bool)))
+
+
+def integer(lo: int, hi: int | None = None) -> Rule:
+    expected = f"an integer >= {lo}" if hi is None else f"an integer from {lo} to {hi}"
+    return Rule(expected, _returning(lambda v: _is_int(v) and lo <= v and (hi is None or v <= hi)))
+
+
+def number(lo: float, *, above: bool = False, hi: float | None = None, why: str = "") -> Rule:
+    """A finite int or float; `above` makes the lower bound exclusive."""
+    expected = f"a number {'>' if above else '>='} {lo}" + ("" if hi is None else f" and <= {hi}")
+    ok = (lambda v: v > lo) if above else (lambda v: v >= lo)
+    return Rule(expected + why, _returning(
+        lambda v: _is_number(v) and ok(v) and (hi is None or v <= hi)))
+
+
+def _text(v: Any) -> str:
+    _require(isinstance(v, str) and v.strip() != "")
+    return v.strip()
+
+
+TEXT = Rule("a non-empty string", _text)
+PATH = Rule("a non-empty path string (relative to the config file's folder; ~ allowed)", _text)
+
+
+def _file_name(v: Any) -> str:
+    v = _text(v)
+    _require("/" not in v and "\\" not in v and v not in (".", ".."))
+    return v
+
+
+FILE_NAME = Rule("a file name without folders", _file_name)
+
+
+def _clock(v: Any) -> str:
+    _require(isinstance(v, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v) is not None)
+    return v
+
+
+CLOCK = Rule('a 24-hour time "HH:MM"', _clock)
+
+
+def _zone(v: Any) -> str:
+    _require(isinstance(v, str) and v != "")
+    try:
+        zoneinfo.ZoneInfo(v)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise _Invalid from None
+    return v
+
+
+ZONE = Rule('an IANA time zone such as "America/New_York"', _zone)
+
+
+def _level(v: Any) -> str:
+    _require(isinstance(v, str) and v.upper() in LOG_LEVELS)
+    return v.upper()
+
+
+LEVEL = Rule("one of " + ", ".join(LOG_LEVELS) + " (any case)", _level)
+
+
+def _split_url(v: Any):
+    _require(isinstance(v, str) and not re.search(r"\s", v))
+    try:
+        parts = urlsplit(v)
+        parts.port  # noqa: B018 -- raises ValueError on a bad port
+    except ValueError:
+        raise _Invalid from None
+    _require(parts.scheme in ("http", "https") and bool(parts.hostname))
+    return parts
+
+
+def _url(v: Any) -> str:
+    _split_url(v)
+    return v
+
+
+URL = Rule("an http:// or https:// URL", _url)
+
+
+def _origin(v: Any) -> str:
+    parts = _split_url(v)
+    _require(parts.port is not None and parts.path in ("", "/") and not parts.query
+             and not parts.fragment and parts.username is None)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+ORIGIN = Rule('an origin with an explicit port and no path, such as "http://127.0.0.1:8765"',
+              _origin)
+
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})")
+
+
+def _email(v: Any) -> str:
+    _require(isinstance(v, str) and _EMAIL.fullmatch(v.strip()) is not None)
+    return v.strip()
+
+
+EMAIL = Rule("an e-mail address", _email)
+
+# Domains that people paste from examples; SEC blocks User-Agents that do not identify a real
+# person or firm, so such a contact would only fail later, and far less clearly.
+_PLACEHOLDER_TLDS = {"example", "test", "invalid", "localhost", "local", "lan", "internal"}
+_PLACEHOLDER_NAMES = {"example", "sample", "test", "domain", "email", "company", "yourdomain",
+                      "yourcompany", "mydomain", "mycompany", "yoursite", "placeholder",
+                      "changeme"}
+_PLACEHOLDER_PEOPLE = {"name", "your name", "first last", "firstname lastname"}
+CONTACT_EXPECTED = ('"Your Name you@yourdomain" with a real name and address '
+                    "(SEC refuses anonymous clients)")
+
+
+def _registrable_name(domain: str) -> str:
+    """`mail.acme.co.uk` -> `acme`: the label a person picks, under a TLD and a co./com. level."""
+    labels = domain.lower().split(".")
+    if len(labels) >= 3 and labels[-2] in {"co", "com", "org", "net", "ac", "gov", "edu"}:
+        return labels[-3]
+    return labels[-2]
+
+
+def _contact(v: Any) -> str:
+    if v is None:
+        raise _Invalid(CONTACT_EXPECTED + f", set here or in ${CONTACT_ENV}")
+    _require(isinstance(v, str))
+    *name, address = v.split() or [""]
+    found = _EMAIL.fullmatch(address.strip("<>"))
+    if not found:
+        raise _Invalid(CONTACT_EXPECTED + ": the last word must be an e-mail address")
+    person = " ".join(name)
+    if not re.search(r"[^\W\d_]", person) or person.lower() in _PLACEHOLDER_PEOPLE:
+        raise _Invalid(CONTACT_EXPECTED + ": a name must come before the address")
+    domain = found.group(1).lower()
+    if (domain.rsplit(".", 1)[-1] in _PLACEHOLDER_TLDS
+            or _registrable_name(domain) in _PLACEHOLDER_NAMES):
+        raise _Invalid(CONTACT_EXPECTED + f": {domain} is a placeholder domain")
+    return " ".join(v.split())
+
+
+CONTACT = Rule(CONTACT_EXPECTED, _contact)
+
+
+def setting(default: Any, rule: Rule, doc: str, *, path: bool = False):
+    """A config key: its JSON default, its rule, what it means; `path` resolves it to a Path."""
+    return field(metadata={"default": default, "rule": rule, "doc": doc, "path": path})
+
+
+def section(cls: type, doc: str):
+    return field(metadata={"section": cls, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Scheduling:
+    run_time: str = setting("02:00", CLOCK, "Time of day of the nightly run.")
+    timezone: str = setting("America/New_York", ZONE, "Time zone of `run_time` (not the "
+                            "machine's own zone).")
+
+
+@dataclass(frozen=True)
+class Processing:
+    batch_size: int = setting(100, integer(1), "Symbols per batch; one progress line is logged "
+                              "per batch.")
+    delay_between_batches_seconds: float = setting(0, number(0), "Pause between two batches.")
+    max_workers: int = setting(8, integer(1, 64), "Stocks fetched in parallel. The rate "
+                               "limits, not this number, bound the request rate.")
+    force_refresh: bool = setting(False, BOOL, "Refetch every data kind even when it is fresh "
+                                  "(same as `--force`).")
+
+
+@dataclass(frozen=True)
+class RateLimiting:
+    edgar_requests_per_second: float = setting(
+        9, number(0, above=True),
+        "Most EDGAR requests in any sliding second, for the whole process. SEC blocks clients "
+        "above 10 for about 10 minutes, so more than 10 is refused unless "
+        "`sources.upstream_override` points at a test upstream.")
+    yfinance_delay_seconds: float = setting(0.5, number(0), "Least time between two Yahoo "
+                                            "requests.")
+    edgar_cooldown_seconds: float = setting(600, number(0), "After SEC answers 403 "
+                                            "\"Request Rate Threshold Exceeded\", all EDGAR "
+                                            "traffic pauses this long.")
+    request_timeout_seconds: float = setting(30, number(0, above=True), "Timeout of every HTTP "
+                                             "request (connect and read).")
+
+
+@dataclass(frozen=True)
+class Logging:
+    log_directory: Path = setting("logs", PATH, "Folder of the log file.", path=True)
+    log_file: str = setting("batch_refresh.log", FILE_NAME, "Log file name inside "
+                            "`log_directory`.")
+    max_log_size_mb: float = setting(10, number(0, above=True), "Size at which the log rotates.")
+    backup_count: int = setting(5, integer(0), "Rotated log files kept.")
+    log_level: str = setting("INFO", LEVEL, "Least severity written; stored in upper case.")
+    console_output: bool = setting(False, BOOL, "Also log to the console (as `--verbose` does).")
+
+
+@dataclass(frozen=True)
+class Database:
+    path: Path = setting("stocks.db", PATH, "The screener's SQLite database; the lock file "
+                         "lives beside it.", path=True)
+    backup_before_run: bool = setting(True, BOOL, "Back the database up (SQLite online backup, "
+                                      "integrity-checked) before each run.")
+    backup_directory: Path = setting("backups", PATH, "Folder of the backups.", path=True)
+    keep_last_n_backups: int = setting(7, integer(1), "Newest backups kept; older ones are "
+                                       "deleted.")
+
+
+@dataclass(frozen=True)
+class ErrorHandling:
+    max_consecutive_failures: int = setting(25, integer(1), "This many failed stocks in a row "
+                                            "abort the run (exit 1).")
+    retry_failed_stocks: bool = setting(True, BOOL, "Retry the failed stocks once more at the "
+                                        "end of the run.")
+    max_retries_per_stock: int = setting(3, integer(0, 10), "Retries of a stock's failing request "
+                                         "(backoff with jitter, honouring Retry-After) before "
+                                         "the stock counts as failed.")
+    continue_on_error: bool = setting(True, BOOL, "Go on after a failed stock; false stops at "
+                                      "the first failure (exit 1).")
+
+
+@dataclass(frozen=True)
+class Reporting:
+    generate_summary: bool = setting(True, BOOL, "Write a JSON summary of each run.")
+    summary_directory: Path = setting("reports", PATH, "Folder of the summaries.", path=True)
+    keep_last_n_reports: int = setting(30, integer(1), "Newest summaries kept.")
+
+
+@dataclass(frozen=True)
+class Notifications:
+    enabled: bool = setting(False, BOOL, "Send notifications; needs at least one channel below.")
+    on_failure: bool = setting(True, BOOL, "Notify when a run fails or aborts.")
+    on_success: bool = setting(False, BOOL, "Notify when a run succeeds.")
+    command: str | None = setting(None, _nullable(TEXT), "Shell command to run for a "
+                                  "notification.")
+    webhook_url: str | None = setting(None, _nullable(URL), "URL to POST a notification to.")
+    email_to: str | None = setting(None, _nullable(EMAIL), "Address to notify.")
+
+
+_SYMBOLS = "https://raw.githubusercontent.com/rreichel3/US-Stock-Symbols/main"
+
+
+@dataclass(frozen=True)
+class Sources:
+    nyse_symbols_url: str = setting(f"{_SYMBOLS}/nyse/nyse_tickers.json", URL,
+                                    "NYSE symbol list (a JSON array of tickers).")
+    nasdaq_symbols_url: str = setting(f"{_SYMBOLS}/nasdaq/nasdaq_tickers.json", URL,
+                                      "NASDAQ symbol list (a JSON array of tickers).")
+    include_non_common: bool = setting(False, BOOL, "Keep preferreds, warrants, units and "
+                                       "rights in the symbol list.")
+    sec_contact: str = setting(None, CONTACT, f"Name and e-mail sent to SEC in the User-Agent. "
+                               f"Required; `{CONTACT_ENV}` overrides it.")
+    upstream_override: str | None = setting(None, _nullable(ORIGIN), "Send every upstream "
+                                            "request to this address instead (the fake "
+                                            "upstream); hosts not known are refused.")
+
+
+@dataclass(frozen=True)
+class Config:
+    enabled: bool = setting(True, BOOL, "false: a run does nothing and exits 0.")
+    scheduling: Scheduling = section(Scheduling, "When the job runs.")
+    processing: Processing = section(Processing, "How the symbols are worked through.")
+    rate_limiting: RateLimiting = section(RateLimiting, "How hard the upstreams are asked.")
+    logging: Logging = section(Logging, "Where and what the job logs.")
+    database: Database = section(Database, "The database and its backups.")
+    error_handling: ErrorHandling = section(ErrorHandling, "Retries and the circuit breaker.")
+    reporting: Reporting = section(Reporting, "The JSON run summaries.")
+    notifications: Notifications = section(Notifications, "Checked now; sending arrives "
+                                           "in a later release.")
+    sources: Sources = section(Sources, "Where the data comes from.")
+    path: Path
+    warnings: tuple[str, ...]
+
+
+def _keys(cls: type) -> list[dataclasses.Field]:
+    """The JSON keys of a dataclass, in file order (`path` and `warnings` are not keys)."""
+    return [f for f in dataclasses.fields(cls) if "doc" in f.metadata]
+
+
+def defaults() -> dict:
+    """The whole default document, as batch_config.json ships it."""
+    def build(cls: type) -> dict:
+        return {f.name: build(f.metadata["section"]) if "section" in f.metadata
+                else f.metadata["default"] for f in _keys(cls)}
+    return build(Config)
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Object(dict):
+    """A JSON object that remembers keys given twice (json keeps the last one silently)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]):
+        super().__init__(pairs)
+        names = [k for k, _ in pairs]
+        self.twice = sorted({k for k in names if names.count(k) > 1})
+
+
+class _Loader:
+    def __init__(self, path: Path, shown: str):
+        self.base = path.parent
+        self.shown = shown
+        self.warnings: list[str] = []
+
+    def fail(self, key: str, expected: str, found: str) -> ConfigError:
+        return ConfigError(f"{self.shown}: {key}: expected {expected}, found {found}")
+
+    def build(self, cls: type, raw: Any, prefix: str, **extra: Any):
+        name = prefix.rstrip(".") or "top level"
+        if not isinstance(raw, dict):
+            raise self.fail(name, "a JSON object {...}", _show(raw))
+        if getattr(raw, "twice", None):
+            raise self.fail(prefix + raw.twice[0], "the key once", "it more than once")
+        known = {f.name: f for f in _keys(cls)}
+        for key in raw:
+            if key not in known and not key.startswith("_"):
+                self.warn_unknown(prefix, key, known)
+        values = {}
+        for key, f in known.items():
+            if "section" in f.metadata:
+                values[key] = self.build(f.metadata["section"], raw.get(key, {}),
+                                         f"{prefix}{key}.")
+            else:
+                values[key] = self.value(prefix + key, f, raw.get(key, f.metadata["default"]))
+        return cls(**values, **extra)
+
+    def value(self, key: str, f: dataclasses.Field, raw: Any) -> Any:
+        rule: Rule = f.metadata["rule"]
+        found = _show(raw)
+        if key == "sources.sec_contact" and os.environ.get(CONTACT_ENV, "").strip():
+            if raw is not None:
+                self.warnings.append(f"{key} from the file is overridden by ${CONTACT_ENV}")
+            raw = os.environ[CONTACT_ENV]
+            found = f"{_show(raw)} (from ${CONTACT_ENV})"
+        try:
+            value = rule.check(raw)
+        except _Invalid as e:
+            raise self.fail(key, e.expected or rule.expected, found) from None
+        if f.metadata["path"]:
+            return Path(os.path.normpath(self.base / Path(value).expanduser()))
+        return value
+
+    def warn_unknown(self, prefix: str, key: str, known: dict) -> None:
+        near = difflib.get_close_matches(key, list(known), n=1)
+        hint = f"; did you mean '{prefix}{near[0]}'?" if near else ""
+        self.warnings.append(f"unknown key '{prefix}{key}' (ignored{hint})")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, validate and resolve a config file; raise ConfigError with a one-line reason."""
+    file = Path(os.path.abspath(Path(path).expanduser()))
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not valid UTF-8 at byte {e.start}") from None
+    try:
+        raw = json.loads(text, object_pairs_hook=_Object)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}: not valid JSON at line {e.lineno} column {e.colno}: "
+                          f"{e.msg}") from None
+    loader = _Loader(file, str(path))
+    config = loader.build(Config, raw, "", path=file, warnings=())
+    if config.notifications.enabled and not any(
+            (config.notifications.command, config.notifications.webhook_url,
+             config.notifications.email_to)):
+        raise loader.fail("notifications.enabled", "false while no channel (command, "
+                          "webhook_url or email_to) is set", "true")
+    if config.rate_limiting.edgar_requests_per_second > 10 and not config.sources.upstream_override:
+        raise loader.fail("rate_limiting.edgar_requests_per_second", "a number above 0 and at "
+                          "most 10 (SEC allows 10 per second)",
+                          _show(config.rate_limiting.edgar_requests_per_second))
+    return dataclasses.replace(config, warnings=tuple(loader.warnings))
+
+
+def reference() -> str:
+    """The Markdown tables of docs/configuration.md, one per section."""
+    out = ["| key | default | accepts | meaning |\n|---|---|---|---|"]
+    sections = []
+    for f in _keys(Config):
+        if "section" in f.metadata:
+            sections.append(f)
+            continue
+        out.append(_row(f.name, f))
+    for s in sections:
+        out.append(f"\n### `{s.name}`\n\n{s.metadata['doc']}\n\n"
+                   "| key | default | accepts | meaning |\n|---|---|---|---|")
+        out.extend(_row(f"{s.name}.{f.name}", f) for f in _keys(s.metadata["section"]))
+    return "\n".join(out) + "\n"
+
+
+def _row(key: str, f: dataclasses.Field) -> str:
+    cells = (f"`{key}`", f"`{json.dumps(f.metadata['default'])}`", f.metadata["rule"].expected,
+             f.metadata["doc"])
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+BEGIN, END = "<!-- reference:begin -->", "<!-- reference:end -->"
+
+
+def with_reference(markdown: str) -> str:
+    """`markdown` with the text between the reference markers replaced by fresh tables."""
+    head, rest = markdown.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{reference()}{END}{tail}"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m stock_refresh.config docs/configuration.md")
+    doc = Path(sys.argv[1])
+    doc.write_text(with_reference(doc.read_text()))
