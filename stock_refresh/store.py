@@ -488,7 +488,7 @@ def save_stock(
         _upsert(db, "stocks", [stock_row])
         if metrics:
             _upsert(db, "stock_metrics", [{"symbol": symbol, **metrics, "last_updated": now}])
-        _upsert(db, "earnings_history", earnings)
+        _upsert(db, "earnings_history", _without_filed_periods(db, symbol, earnings))
         _upsert(db, "sec_filings", filings)
         _upsert(db, "filing_sections", sections)
 
@@ -504,6 +504,14 @@ def save_stock(
         db.table("symbol_state").upsert(state, pk="symbol")
         if run_id is not None:
             _mark_progress(db, run_id, symbol, "done", now)
+
+
+def _without_filed_periods(db: sqlite_utils.Database, symbol: str, rows: list[dict]) -> list[dict]:
+    """Yahoo rows only fill periods EDGAR lacks: a stored filed figure is never replaced."""
+    filed = set(db.execute("SELECT year, period FROM earnings_history "
+                           "WHERE symbol = ? AND source = 'edgar'", [symbol]).fetchall())
+    return [row for row in rows
+            if row.get("source") != "yfinance" or (row["year"], row["period"]) not in filed]
 
 
 def record_failure(

@@ -1,0 +1,123 @@
+"""One stock's data, EDGAR first and Yahoo second, returned as plain data; nothing is written.
+
+EDGAR gives the filed figures (earnings history from companyfacts, the filings list from
+submissions, the newest 10-K/10-Q sections from the primary documents). Yahoo gives what EDGAR
+does not have (price, P/E, market cap, dividend yield, institutional ownership, sector...), and
+its statements fill in only the years EDGAR lacks when EDGAR has fewer than five.
+"""
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from stock_refresh import edgar, filings, sections, xbrl
+from stock_refresh.http import NotFound, Upstreams
+from stock_refresh.models import StockData
+from stock_refresh.plan import ALL_KINDS, EDGAR_KINDS
+from stock_refresh.yahoo import Yahoo
+
+log = logging.getLogger(__name__)
+
+MIN_EDGAR_YEARS = 5
+SECTION_FORMS = {"10-K": "sections_accession_10k", "10-Q": "sections_accession_10q"}
+
+
+@dataclass
+class Sources:
+    """The upstream clients one run shares between its workers."""
+
+    upstreams: Upstreams
+    ciks: edgar.CikMap
+    yahoo: Yahoo
+
+    @classmethod
+    def create(cls, upstreams: Upstreams) -> "Sources":
+        return cls(upstreams, edgar.CikMap(upstreams), Yahoo(upstreams))
+
+
+def fetch_stock_data(symbol: str, sources: Sources, kinds=ALL_KINDS,
+                     known: dict | None = None) -> StockData:
+    """Fetch the data `kinds` of one stock; `known` is its stored state (for sections)."""
+    data = StockData(symbol=symbol, cik=sources.ciks.cik(symbol))
+    facts_unchanged = False
+    if data.cik and kinds & EDGAR_KINDS:
+        try:
+            facts_unchanged = fetch_edgar(data, sources.upstreams, kinds, known or {})
+        except NotFound as error:  # listed in company_tickers.json, yet SEC has no such CIK
+            data.notes.append(f"EDGAR has no data for CIK {data.cik} ({error}); Yahoo only")
+            data.filings, data.earnings, data.sections = [], [], []
+            data.kinds -= EDGAR_KINDS
+    edgar_years = sum(1 for row in data.earnings if row["period"] == "annual")
+    need_statements = ("fundamentals" in kinds and not facts_unchanged
+                       and edgar_years < MIN_EDGAR_YEARS)
+    if kinds & {"market", "profile"} or need_statements:
+        fetch_yahoo(data, sources.yahoo, kinds, need_statements)
+    data.profile["cik"] = data.cik
+    latest_d_e = latest_debt_to_equity(data.earnings)
+    if latest_d_e is not None and "market" in data.kinds:
+        data.metrics["debt_to_equity"] = latest_d_e
+    return data
+
+
+def fetch_edgar(data: StockData, upstreams: Upstreams, kinds, known: dict) -> bool:
+    """Filings always (they tell whether anything changed); companyfacts only after a new
+    filing. True when the facts were left alone because no new filing appeared."""
+    submissions = edgar.fetch_submissions(upstreams, data.cik)
+    since = (date.today() - timedelta(days=365 * MIN_EDGAR_YEARS)).isoformat()
+    pages = [edgar.fetch_submissions_page(upstreams, name)
+             for name in filings.older_pages_needed(submissions, since)]
+    data.filings, notes = filings.filing_rows(submissions, pages)
+    data.notes += notes
+    data.kinds.add("filings")
+    newest = max(data.filings, key=lambda f: (f["filing_date"], f["accession_number"]), default=None)
+    unchanged = newest is not None and newest["accession_number"] == known.get("latest_filing_accession")
+    if "fundamentals" in kinds and not unchanged:
+        data.earnings, notes = xbrl.earnings_rows(edgar.fetch_companyfacts(upstreams, data.cik))
+        data.notes += notes
+        data.kinds.add("fundamentals")
+    if "sections" in kinds:
+        fetch_sections(data, upstreams, known)
+    return unchanged
+
+
+def fetch_sections(data: StockData, upstreams: Upstreams, known: dict) -> None:
+    """Sections of the newest 10-K and 10-Q, only when newer than the stored ones."""
+    for form, state_key in SECTION_FORMS.items():
+        newest = next((f for f in sorted(data.filings, key=lambda f: f["filing_date"], reverse=True)
+                       if f["filing_type"] == form), None)
+        if newest is None or newest["accession_number"] == known.get(state_key):
+            continue
+        try:
+            html = edgar.fetch_document(upstreams, newest["document_url"])
+        except NotFound as error:
+            data.notes.append(f"{form} {newest['accession_number']}: document missing ({error})")
+            continue
+        rows, notes = sections.extract_sections(html, form)
+        data.notes += notes
+        for row in rows:
+            row.update(filing_type=form, filing_date=newest["filing_date"],
+                       accession_number=newest["accession_number"])
+        data.sections += rows
+    data.kinds.add("sections")
+
+
+def fetch_yahoo(data: StockData, yahoo: Yahoo, kinds, need_statements: bool) -> None:
+    try:
+        if kinds & {"market", "profile"}:
+            data.profile, data.metrics = yahoo.snapshot(data.symbol)
+            data.kinds |= kinds & {"market", "profile"}
+        if need_statements:
+            have = {(row["year"], row["period"]) for row in data.earnings}
+            data.earnings += [row for row in yahoo.statements(data.symbol)
+                              if (row["year"], row["period"]) not in have]
+            data.kinds.add("fundamentals")
+    except NotFound:
+        if not data.cik:
+            raise NotFound(f"unknown symbol {data.symbol}: no CIK at SEC and unknown to Yahoo")
+        data.notes.append(f"{data.symbol}: unknown to Yahoo; EDGAR data only")
+
+
+def latest_debt_to_equity(earnings: list[dict]) -> float | None:
+    """D/E of the newest balance sheet that has equity, so the metric and the history agree."""
+    dated = [row for row in earnings
+             if row.get("shareholder_equity") is not None and row.get("fiscal_end")]
+    return max(dated, key=lambda row: row["fiscal_end"]).get("debt_to_equity") if dated else None

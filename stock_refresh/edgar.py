@@ -1,0 +1,61 @@
+"""Fetching from SEC EDGAR: plain JSON and bytes in, no parsing of facts here (see xbrl.py)."""
+import threading
+
+from .http import Malformed, Upstreams
+
+TICKERS_URL = "https://www.sec.gov/files/company_tickers.json"
+SUBMISSIONS_URL = "https://data.sec.gov/submissions/{name}"
+COMPANYFACTS_URL = "https://data.sec.gov/api/xbrl/companyfacts/CIK{cik:010d}.json"
+
+
+def parse_cik_map(data) -> dict[str, int]:
+    """`company_tickers.json` -> {ticker: cik}; tickers as SEC writes them (`BRK-B`)."""
+    if not isinstance(data, dict) or not data:
+        raise Malformed(f"{TICKERS_URL}: expected a non-empty JSON object of companies")
+    out = {}
+    for row in data.values():
+        try:
+            out[str(row["ticker"]).strip().upper().replace(".", "-")] = int(str(row["cik_str"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    if not out:
+        raise Malformed(f"{TICKERS_URL}: no row has a ticker and a numeric cik_str")
+    return out
+
+
+class CikMap:
+    """ticker -> CIK, fetched once per run on first use (and again if that fetch failed)."""
+
+    def __init__(self, upstreams: Upstreams):
+        self._upstreams = upstreams
+        self._map: dict[str, int] | None = None
+        self._lock = threading.Lock()
+
+    def cik(self, symbol: str) -> int | None:
+        with self._lock:
+            if self._map is None:
+                self._map = parse_cik_map(self._upstreams.get_json(TICKERS_URL))
+        return self._map.get(symbol)
+
+
+def fetch_submissions(upstreams: Upstreams, cik: int) -> dict:
+    return _json_object(upstreams, SUBMISSIONS_URL.format(name=f"CIK{cik:010d}.json"))
+
+
+def fetch_submissions_page(upstreams: Upstreams, name: str) -> dict:
+    return _json_object(upstreams, SUBMISSIONS_URL.format(name=name))
+
+
+def fetch_companyfacts(upstreams: Upstreams, cik: int) -> dict:
+    return _json_object(upstreams, COMPANYFACTS_URL.format(cik=cik))
+
+
+def fetch_document(upstreams: Upstreams, url: str) -> bytes:
+    return upstreams.get(url).content
+
+
+def _json_object(upstreams: Upstreams, url: str) -> dict:
+    data = upstreams.get_json(url)
+    if not isinstance(data, dict):
+        raise Malformed(f"{url}: expected a JSON object, got {type(data).__name__}")
+    return data

@@ -1,0 +1,277 @@
+"""Every request the job sends upstream goes through `Upstreams`.
+
+One limiter per upstream (shared by all worker threads), one place for timeouts, retries with
+exponential backoff and jitter that honour `Retry-After`, SEC's throttle cool-down, request
+counters for the report, and `sources.upstream_override`: with it set, every request goes to
+that address with the path unchanged and the original host name still visible to the server
+(`Host: data.sec.gov` for requests, `data.sec.gov.localhost:PORT` for curl), and a request to
+any other host is refused, so tests can never reach the internet.
+"""
+import logging
+import threading
+from collections import Counter
+from urllib.parse import urlsplit
+
+import requests
+from curl_cffi import requests as curl_requests
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import wait_random_exponential
+
+from .limiter import SlidingWindowLimiter, limiter_for_rate
+
+log = logging.getLogger(__name__)
+
+HOSTS = {
+    "raw.githubusercontent.com": "github",
+    "www.sec.gov": "edgar",
+    "data.sec.gov": "edgar",
+    "fc.yahoo.com": "yahoo",
+    "query1.finance.yahoo.com": "yahoo",
+    "query2.finance.yahoo.com": "yahoo",
+    "finance.yahoo.com": "yahoo",
+    "guce.yahoo.com": "yahoo",
+    "consent.yahoo.com": "yahoo",
+}
+SEC_THROTTLE_MARKERS = ("Request Rate Threshold Exceeded", "Undeclared Automated Tool")
+MAX_RETRY_AFTER = 300.0
+
+
+class UpstreamError(Exception):
+    """An upstream answered in a way we cannot use; `kind` names it for the report."""
+
+    kind = "UpstreamError"
+    retryable = False
+
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class NotFound(UpstreamError):
+    kind = "NotFound"
+
+
+class Transient(UpstreamError):
+    kind = "Transient"
+    retryable = True
+
+
+class RateLimited(Transient):
+    kind = "RateLimited"
+
+
+class Throttled(Transient):
+    """SEC's 403 "Request Rate Threshold Exceeded": all EDGAR traffic pauses."""
+
+    kind = "SecThrottled"
+
+
+class Malformed(Transient):
+    """A truncated, empty or non-JSON body: often a cut connection, so worth one more try."""
+
+    kind = "MalformedResponse"
+
+
+class BlockedHost(UpstreamError):
+    kind = "BlockedHost"
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Parse a `Retry-After` header given in seconds; dates are rare upstream and ignored."""
+    try:
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER) if value else None
+    except ValueError:
+        return None
+
+
+def parse_json(url: str, response: requests.Response):
+    try:
+        return response.json()
+    except ValueError:
+        raise Malformed(f"{url}: expected JSON, got {len(response.content)} bytes that do not "
+                        "parse", response.status_code) from None
+
+
+class Upstreams:
+    """The job's single door to GitHub, SEC and Yahoo."""
+
+    def __init__(self, *, sec_contact: str, edgar_requests_per_second: float,
+                 yahoo_delay_seconds: float, timeout: float, retries: int,
+                 edgar_cooldown: float, override: str | None = None, pool_size: int = 16):
+        self.override = override.rstrip("/") if override else None
+        self.timeout = timeout
+        self.retries = retries
+        self.edgar_cooldown = edgar_cooldown
+        self.sec_contact = sec_contact
+        self.limiters: dict[str, SlidingWindowLimiter | None] = {
+            "github": None,
+            "edgar": limiter_for_rate(edgar_requests_per_second),
+            "yahoo": limiter_for_rate(1.0 / yahoo_delay_seconds) if yahoo_delay_seconds > 0 else None,
+        }
+        self.stats = {name: Counter() for name in ("github", "edgar", "yahoo")}
+        self._lock = threading.Lock()
+        self._session = requests.Session()
+        self._session.trust_env = self.override is None
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    @classmethod
+    def from_config(cls, config) -> "Upstreams":
+        rl, src = config.rate_limiting, config.sources
+        return cls(sec_contact=src.sec_contact,
+                   edgar_requests_per_second=rl.edgar_requests_per_second,
+                   yahoo_delay_seconds=rl.yfinance_delay_seconds,
+                   timeout=rl.request_timeout_seconds,
+                   retries=config.error_handling.max_retries_per_stock,
+                   edgar_cooldown=rl.edgar_cooldown_seconds,
+                   override=src.upstream_override,
+                   pool_size=config.processing.max_workers + 4)
+
+    def count(self, upstream: str, key: str, amount: float = 1) -> None:
+        with self._lock:
+            self.stats[upstream][key] += amount
+
+    def summary(self) -> dict:
+        """Requests, retries and rate-limit waits per upstream, for the report."""
+        with self._lock:
+            out = {}
+            for name, counter in self.stats.items():
+                limiter = self.limiters[name]
+                waited = limiter.waited if limiter else 0.0
+                out[name] = {"requests": counter["requests"], "retries": counter["retries"],
+                             "throttled": counter["throttled"],
+                             "rate_limit_wait_seconds": round(waited + counter["backoff"], 3)}
+            return out
+
+    def _target(self, url: str) -> tuple[str, str, str]:
+        """(upstream, url to send to, original host) for `url`; refuses unknown hosts."""
+        parts = urlsplit(url)
+        upstream = HOSTS.get(parts.hostname or "")
+        if upstream is None:
+            raise BlockedHost(f"refusing request to unknown host {parts.hostname!r} ({url})")
+        if not self.override:
+            return upstream, url, parts.hostname
+        query = f"?{parts.query}" if parts.query else ""
+        return upstream, f"{self.override}{parts.path or '/'}{query}", parts.hostname
+
+    def _throttle(self, upstream: str) -> None:
+        limiter = self.limiters[upstream]
+        if limiter:
+            limiter.acquire()
+        self.count(upstream, "requests")
+
+    def retrying(self, upstream: str) -> Retrying:
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception()
+            if isinstance(error, Throttled):
+                return 0.0  # the limiter itself holds every EDGAR caller for the cool-down
+            if error.retry_after is not None:
+                return error.retry_after
+            return wait_random_exponential(multiplier=0.5, max=30)(state)
+
+        def before_sleep(state: RetryCallState) -> None:
+            self.count(upstream, "retries")
+            self.count(upstream, "backoff", state.upcoming_sleep)
+            log.debug("retrying %s after %s", upstream, state.outcome.exception())
+
+        return Retrying(stop=stop_after_attempt(self.retries + 1), wait=wait,
+                        retry=retry_if_exception_type(Transient), before_sleep=before_sleep,
+                        reraise=True)
+
+    def get(self, url: str, headers: dict | None = None) -> requests.Response:
+        """GET with the upstream's limiter, a timeout and retries; raises `UpstreamError`."""
+        return self._fetch(url, headers, as_json=False)
+
+    def get_json(self, url: str, headers: dict | None = None):
+        """GET and parse JSON; a body that is not JSON is retried, then reported as malformed."""
+        return self._fetch(url, headers, as_json=True)
+
+    def _fetch(self, url: str, headers: dict | None, as_json: bool):
+        upstream, target, host = self._target(url)
+        send_headers = {"Host": host} if self.override else {}
+        if upstream == "edgar":
+            send_headers.update({"User-Agent": self.sec_contact,
+                                 "Accept-Encoding": "gzip, deflate"})
+        send_headers.update(headers or {})
+        for attempt in self.retrying(upstream):
+            with attempt:
+                response = self._send(upstream, url, target, send_headers)
+                return parse_json(url, response) if as_json else response
+        raise AssertionError("unreachable")
+
+    def _send(self, upstream: str, url: str, target: str, headers: dict) -> requests.Response:
+        self._throttle(upstream)
+        try:
+            response = self._session.get(target, headers=headers,
+                                         timeout=(min(10.0, self.timeout), self.timeout))
+            body = response.content
+        except requests.Timeout:
+            raise Transient(f"{url}: no answer within {self.timeout:g} s") from None
+        except requests.RequestException as error:
+            raise Transient(f"{url}: {type(error).__name__}: {error}") from None
+        status = response.status_code
+        if status < 400:
+            return response
+        if upstream == "edgar" and status == 403 and any(
+                marker.encode() in body for marker in SEC_THROTTLE_MARKERS):
+            self.count(upstream, "throttled")
+            if self.limiters["edgar"]:
+                self.limiters["edgar"].pause(self.edgar_cooldown)
+            log.warning("SEC throttled us (403): pausing all EDGAR requests for %g s",
+                        self.edgar_cooldown)
+            raise Throttled(f"{url}: SEC request rate threshold exceeded", status)
+        if status == 429:
+            self.count(upstream, "throttled")
+            raise RateLimited(f"{url}: 429 Too Many Requests", status,
+                              retry_after_seconds(response.headers.get("Retry-After")))
+        if status >= 500:
+            raise Transient(f"{url}: HTTP {status}", status,
+                            retry_after_seconds(response.headers.get("Retry-After")))
+        if status in (403, 404):  # S3 answers 403 AccessDenied for a missing Archives object
+            raise NotFound(f"{url}: HTTP {status} (no such object)", status)
+        raise UpstreamError(f"{url}: HTTP {status}", status)
+
+    def yahoo_session(self) -> "YahooSession":
+        return YahooSession(self)
+
+    def yahoo_url(self, url: str) -> str:
+        """Where a Yahoo URL really goes: itself, or `http://HOST.localhost:PORT/...`."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if self.override and host.endswith(".localhost"):
+            return url  # a redirect that already points at the override
+        if HOSTS.get(host) != "yahoo":
+            raise BlockedHost(f"refusing request to non-Yahoo host {host!r} ({url})")
+        if not self.override:
+            return url
+        port = urlsplit(self.override).port
+        query = f"?{parts.query}" if parts.query else ""
+        return f"http://{host}.localhost:{port}{parts.path or '/'}{query}"
+
+
+class YahooSession(curl_requests.Session):
+    """The curl_cffi session yfinance gets: paced, counted, timed out, and overridable.
+
+    yfinance hard-codes its URLs and timeouts, so this is the one place to apply ours.
+    """
+
+    def __init__(self, upstreams: Upstreams):
+        super().__init__(impersonate="chrome", trust_env=upstreams.override is None)
+        self._upstreams = upstreams
+
+    def request(self, method, url, *args, **kwargs):
+        target = self._upstreams.yahoo_url(url)
+        timeout = kwargs.get("timeout")
+        kwargs["timeout"] = min(timeout, self._upstreams.timeout) if timeout else self._upstreams.timeout
+        self._upstreams._throttle("yahoo")
+        response = super().request(method, target, *args, **kwargs)
+        if response.status_code == 429:
+            self._upstreams.count("yahoo", "throttled")
+            pause = retry_after_seconds(response.headers.get("Retry-After"))
+            limiter = self._upstreams.limiters["yahoo"]
+            if pause and limiter:
+                limiter.pause(pause)
+        return response

@@ -1,0 +1,39 @@
+"""One refresh at a time: an advisory lock on a file beside the database.
+
+`flock` is released by the kernel when the process dies, so a killed run never leaves a stale
+lock behind; the file's text only tells the second run who holds it.
+"""
+import fcntl
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+class LockHeld(Exception):
+    """Another refresh holds the lock."""
+
+
+class RunLock:
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def __enter__(self) -> "RunLock":
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "pid unknown"
+            os.close(fd)
+            raise LockHeld(f"another refresh is running ({holder})") from None
+        since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}, since {since}".encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.ftruncate(self._fd, 0)
+        os.close(self._fd)
+        self._fd = None

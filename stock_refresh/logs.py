@@ -1,0 +1,70 @@
+"""Logging as configured: a rotating file (owner-only), the console when asked, and progress.
+
+On a terminal the progress is a tqdm bar with rate and ETA; under systemd or cron (no TTY) it is
+one plain line per batch, which reads well in the journal and in a log file.
+"""
+import logging
+import os
+import sys
+import time
+from logging.handlers import RotatingFileHandler
+
+from tqdm import tqdm
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(config, verbose: bool, to_file: bool = True) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    level = logging.DEBUG if verbose else getattr(logging, config.logging.log_level)
+    root.setLevel(level)
+    if to_file:
+        directory = config.logging.log_directory
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = directory / config.logging.log_file
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        file_handler = RotatingFileHandler(path, maxBytes=int(config.logging.max_log_size_mb * 2**20),
+                                           backupCount=config.logging.backup_count)
+        file_handler.setFormatter(logging.Formatter(FORMAT))
+        root.addHandler(file_handler)
+    if verbose or config.logging.console_output or not to_file:
+        console = logging.StreamHandler(sys.stderr)
+        console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        root.addHandler(console)
+    for noisy in ("yfinance", "peewee", "urllib3", "curl_cffi"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+class Progress:
+    """done/total, ok/failed, elapsed and ETA: a bar on a TTY, a log line per batch otherwise."""
+
+    def __init__(self, total: int, log: logging.Logger, every: int, tty: bool | None = None):
+        self.total, self.done, self.ok, self.failed = total, 0, 0, 0
+        self.log = log
+        self.every = every
+        self.started = time.monotonic()
+        tty = sys.stderr.isatty() if tty is None else tty
+        self.bar = tqdm(total=total, unit="stock", dynamic_ncols=True) if tty else None
+
+    def advance(self, ok: bool) -> None:
+        self.done += 1
+        self.ok += ok
+        self.failed += not ok
+        if self.bar:
+            self.bar.update(1)
+            self.bar.set_postfix(ok=self.ok, failed=self.failed, refresh=False)
+        elif self.done % self.every == 0 or self.done == self.total:
+            self._line()
+
+    def _line(self) -> None:
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.done * (self.total - self.done) if self.done else 0.0
+        self.log.info("progress %d/%d, ok %d, failed %d, elapsed %.0f s, ETA %.0f s",
+                      self.done, self.total, self.ok, self.failed, elapsed, eta)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()

@@ -1,0 +1,76 @@
+"""The JSON summary of a run, written even when the run aborts, with retention."""
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass
+class RunStats:
+    """What happened to each stock; the report and the exit code are computed from this."""
+
+    started: datetime
+    total: int = 0
+    successful: list[str] = field(default_factory=list)
+    failures: dict[str, tuple[str, str]] = field(default_factory=dict)  # symbol -> (type, message)
+    skipped: list[str] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def record_success(self, symbol: str) -> None:
+        self.successful.append(symbol)
+        self.failures.pop(symbol, None)
+
+    def record_failure(self, symbol: str, error_type: str, message: str) -> None:
+        self.failures[symbol] = (error_type, message)
+
+
+def build_report(stats: RunStats, ended: datetime, *, status: str, exit_code: int,
+                 abort_reason: str | None, upstreams: dict, symbol_source: dict,
+                 run_id: int | None, resumed_from: int | None, dry_run: bool = False) -> dict:
+    attempted = len(stats.successful) + len(stats.failures)
+    return {
+        "run_id": run_id,
+        "start_time": stats.started.isoformat(),
+        "end_time": ended.isoformat(),
+        "duration_seconds": round((ended - stats.started).total_seconds(), 3),
+        "status": status,
+        "exit_code": exit_code,
+        "abort_reason": abort_reason,
+        "total_stocks": stats.total,
+        "successful": len(stats.successful),
+        "failed": len(stats.failures),
+        "skipped": len(stats.skipped),
+        "success_rate": round(100 * len(stats.successful) / attempted, 2) if attempted else 0.0,
+        "failed_symbols": sorted(stats.failures),
+        "failures": {s: {"error_type": t, "message": m} for s, (t, m) in sorted(stats.failures.items())},
+        "error_types": dict(Counter(t for t, _ in stats.failures.values()).most_common()),
+        "retried_symbols": sorted(stats.retried),
+        "resumed_from_run": resumed_from,
+        "symbol_list": symbol_source,
+        "upstreams": upstreams,
+        "requests": {name: u["requests"] for name, u in upstreams.items()},
+        "retries": sum(u["retries"] for u in upstreams.values()),
+        "rate_limit_wait_seconds": round(sum(u["rate_limit_wait_seconds"] for u in upstreams.values()), 3),
+        "notes": stats.notes,
+        "dry_run": dry_run,
+    }
+
+
+def write_report(report: dict, directory: Path, keep: int, now: datetime) -> Path:
+    """`batch_summary_YYYYMMDD_HHMMSS.json` (owner-only), keeping the newest `keep` reports."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / f"batch_summary_{now:%Y%m%d_%H%M%S}.json"
+    suffix = 1
+    while path.exists():
+        path = directory / f"batch_summary_{now:%Y%m%d_%H%M%S}_{suffix}.json"
+        suffix += 1
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(report, out, indent=2)
+        out.write("\n")
+    for old in sorted(directory.glob("batch_summary_*.json"))[:-keep]:
+        old.unlink()
+    return path

@@ -1,0 +1,306 @@
+"""One refresh run, as design.md draws it: lock, backup, store, symbols, plan, refresh with a
+pool of fetching workers and this thread as the single writer, retry pass, report."""
+import logging
+import os
+import signal
+import sqlite3
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from data_fetcher import Sources, fetch_stock_data
+from . import store, yahoo
+from .backup import BackupError, backup_database
+from .http import NotFound, UpstreamError, Upstreams
+from .lock import LockHeld, RunLock
+from .logs import Progress, setup_logging
+from .plan import ALL_KINDS, stale_kinds
+from .report import RunStats, build_report, write_report
+from .symbols import SymbolListError, choose_symbols, clean_symbols, fetch_symbol_lists
+
+log = logging.getLogger("stock_refresh")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+NOT_RETRIED = {"NotFound", "UnknownSymbol"}
+
+
+@dataclass
+class Options:
+    dry_run: bool = False
+    limit: int | None = None
+    symbols: list[str] | None = None
+    force: bool = False
+    verbose: bool = False
+
+
+class Abort(Exception):
+    """The run must stop now; the message becomes the report's abort reason."""
+
+
+class Terminated(Exception):
+    """SIGTERM (systemd's stop or timeout): end cleanly so the next run can resume."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def lock_path(config) -> Path:
+    return config.database.path.with_name(config.database.path.name + ".lock")
+
+
+def run(config, options: Options) -> int:
+    if not config.enabled:
+        print("refresh is disabled in the config (enabled: false); nothing done", file=sys.stderr)
+        return EXIT_OK
+    yahoo.configure(yahoo.default_cache_dir(config.path.parent))
+    if options.dry_run:
+        setup_logging(config, options.verbose, to_file=False)
+        return dry_run(config, options)
+    old_umask = os.umask(0o077)
+    try:
+        setup_logging(config, options.verbose)
+        for warning in config.warnings:
+            log.warning("config: %s", warning)
+        with RunLock(lock_path(config)):
+            return Refresh(config, options).run()
+    except LockHeld as error:
+        print(error, file=sys.stderr)
+        log.warning("%s", error)
+        return EXIT_LOCKED
+    finally:
+        os.umask(old_umask)
+
+
+def symbol_urls(config) -> dict[str, str]:
+    return {"nyse": config.sources.nyse_symbols_url, "nasdaq": config.sources.nasdaq_symbols_url}
+
+
+def load_symbols(config, upstreams: Upstreams, last_good) -> tuple[list[str], dict, list[str]]:
+    """(symbols, where they came from, fresh list or None) with the last-good fallback."""
+    fetched, error = None, None
+    try:
+        raw = fetch_symbol_lists(upstreams, symbol_urls(config))
+        fetched = clean_symbols(raw, config.sources.include_non_common) or None
+        error = None if fetched else "the lists hold no usable symbol"
+    except UpstreamError as exc:
+        error = str(exc)
+    symbols, source, warning = choose_symbols(fetched, last_good, error)
+    if warning:
+        log.warning("%s", warning)
+    info = {"source": source, "count": len(symbols), "warning": warning,
+            "last_good_fetched_at": last_good[1] if last_good and source == "last_good" else None}
+    return symbols, info, fetched if source == "github" else None
+
+
+def select(symbols: list[str], options: Options) -> list[str]:
+    """--symbols picks given symbols (even ones not on the lists); --limit keeps the first N."""
+    if options.symbols:
+        symbols = sorted({s.strip().upper() for s in options.symbols if s.strip()})
+    return symbols[:options.limit] if options.limit else symbols
+
+
+class Refresh:
+    def __init__(self, config, options: Options):
+        self.config = config
+        self.options = options
+        self.force = options.force or config.processing.force_refresh
+        self.upstreams = Upstreams.from_config(config)
+        self.sources = Sources.create(self.upstreams)
+        self.stats = RunStats(started=utcnow())
+        self.consecutive_failures = 0
+
+    def run(self) -> int:
+        config = self.config
+        status, exit_code, abort_reason = "completed", EXIT_OK, None
+        symbol_info: dict = {}
+        db = run_id = resumed_from = None
+        previous_handler = signal.signal(signal.SIGTERM, self._terminate)
+        try:
+            if config.database.backup_before_run:
+                backup = backup_database(config.database.path, config.database.backup_directory,
+                                         config.database.keep_last_n_backups, self.stats.started)
+                if backup:
+                    log.info("backup written to %s", backup)
+            db = store.open_db(config.database.path)
+            unfinished = store.unfinished_run(db)
+            if unfinished:
+                resumed_from = unfinished["id"]
+                store.mark_run_interrupted(db, resumed_from, self._now())
+            run_id = store.start_run(db, self._now(), resumed_from=resumed_from)
+            symbols, symbol_info, fresh = load_symbols(config, self.upstreams,
+                                                       store.last_good_symbol_list(db))
+            if fresh:
+                store.save_symbol_list(db, fresh, "github", self._now())
+            symbols = select(symbols, self.options)
+            if resumed_from:
+                symbols = self._resume(db, resumed_from, run_id, symbols)
+            self.stats.total = len(symbols)
+            log.info("refreshing %d stocks with %d workers", len(symbols),
+                     config.processing.max_workers)
+            self._refresh(db, run_id, symbols)
+            if config.error_handling.retry_failed_stocks:
+                self._retry_pass(db, run_id)
+            if self.stats.failures and not self.stats.successful:
+                status, exit_code = "failed", EXIT_FAILED
+                abort_reason = "every stock failed"
+        except (Terminated, KeyboardInterrupt) as error:
+            status, exit_code = "interrupted", EXIT_FAILED
+            abort_reason = str(error) or "interrupted (Ctrl-C)"
+            log.error("run interrupted: %s; the next run resumes where this one stopped", abort_reason)
+        except (Abort, SymbolListError, BackupError) as error:
+            status, exit_code, abort_reason = "aborted", EXIT_FAILED, str(error)
+            log.error("run aborted: %s", error)
+        except sqlite3.OperationalError as error:
+            status, exit_code, abort_reason = "aborted", EXIT_FAILED, f"database error: {error}"
+            log.error("run aborted: database error: %s", error)
+        finally:
+            signal.signal(signal.SIGTERM, previous_handler)
+        return self._finish(db, run_id, resumed_from, status, exit_code, abort_reason, symbol_info)
+
+    def _terminate(self, signum, frame):
+        raise Terminated("terminated by signal (SIGTERM)")
+
+    def _now(self) -> str:
+        return utcnow().isoformat()
+
+    def _resume(self, db, resumed_from: int, run_id: int, symbols: list[str]) -> list[str]:
+        done = store.run_done_symbols(db, resumed_from)
+        store.mark_done(db, run_id, sorted(done), self._now())
+        self.stats.skipped += sorted(done & set(symbols))
+        log.info("resuming run %d: %d stocks already done, %d to go", resumed_from,
+                 len(done & set(symbols)), len(set(symbols) - done))
+        self.stats.notes.append(f"resumed run {resumed_from}: skipped {len(done)} stocks it had finished")
+        return [s for s in symbols if s not in done]
+
+    def _refresh(self, db, run_id: int, symbols: list[str]) -> None:
+        processing = self.config.processing
+        states = store.symbol_states(db)
+        now = utcnow()
+        progress = Progress(len(symbols), log, processing.batch_size)
+        window = processing.max_workers * 2
+        pending: dict[Future, str] = {}
+        pool = ThreadPoolExecutor(processing.max_workers, thread_name_prefix="fetch")
+        try:
+            for start in range(0, len(symbols), processing.batch_size):
+                for symbol in symbols[start:start + processing.batch_size]:
+                    while len(pending) >= window:
+                        self._collect(db, run_id, pending, progress)
+                    kinds, skip_reason = stale_kinds(states.get(symbol), now, self.force)
+                    if skip_reason and skip_reason not in self.stats.notes:
+                        self.stats.notes.append(skip_reason)
+                        log.info("market data skipped: %s", skip_reason)
+                    known = {} if self.force else states.get(symbol) or {}
+                    pending[pool.submit(fetch_stock_data, symbol, self.sources, kinds, known)] = symbol
+                if processing.delay_between_batches_seconds and start + processing.batch_size < len(symbols):
+                    while pending:
+                        self._collect(db, run_id, pending, progress)
+                    time.sleep(processing.delay_between_batches_seconds)
+            while pending:
+                self._collect(db, run_id, pending, progress)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            progress.close()
+
+    def _collect(self, db, run_id: int, pending: dict, progress: Progress) -> None:
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for future in done:
+            symbol = pending.pop(future)
+            ok = self._save(db, run_id, symbol, future)
+            progress.advance(ok)
+
+    def _save(self, db, run_id: int, symbol: str, future: Future) -> bool:
+        """Save one stock's data in one transaction, or record why it failed."""
+        try:
+            data = future.result()
+        except Exception as error:  # a stock's failure must never stop the others
+            kind = getattr(error, "kind", type(error).__name__)
+            if isinstance(error, NotFound) and "unknown symbol" in str(error):
+                kind = "UnknownSymbol"
+            log.warning("%s failed: %s: %s", symbol, kind, error)
+            log.debug("%s traceback", symbol, exc_info=error)
+            self.stats.record_failure(symbol, kind, str(error))
+            store.record_failure(db, symbol, kind, str(error), self._now(), run_id)
+            self._breaker(symbol, kind)
+            return False
+        for note in data.notes:
+            log.info("%s: %s", symbol, note)
+        store.save_stock(db, data, self._now(), run_id)
+        self.stats.record_success(symbol)
+        self.consecutive_failures = 0
+        return True
+
+    def _breaker(self, symbol: str, kind: str) -> None:
+        handling = self.config.error_handling
+        self.consecutive_failures += 1
+        if not handling.continue_on_error:
+            raise Abort(f"{symbol} failed ({kind}) and error_handling.continue_on_error is false")
+        if self.consecutive_failures >= handling.max_consecutive_failures:
+            raise Abort(f"{self.consecutive_failures} consecutive failures "
+                        f"(error_handling.max_consecutive_failures), last: {symbol} {kind}")
+
+    def _retry_pass(self, db, run_id: int) -> None:
+        again = sorted(s for s, (kind, _) in self.stats.failures.items() if kind not in NOT_RETRIED)
+        if not again:
+            return
+        log.info("retry pass over %d failed stocks", len(again))
+        self.stats.retried = again
+        self.consecutive_failures = 0
+        self._refresh(db, run_id, again)
+
+    def _finish(self, db, run_id, resumed_from, status, exit_code, abort_reason, symbol_info) -> int:
+        ended = utcnow()
+        report = build_report(self.stats, ended, status=status, exit_code=exit_code,
+                              abort_reason=abort_reason, upstreams=self.upstreams.summary(),
+                              symbol_source=symbol_info, run_id=run_id, resumed_from=resumed_from)
+        report_path = None
+        if self.config.reporting.generate_summary:
+            report_path = write_report(report, self.config.reporting.summary_directory,
+                                       self.config.reporting.keep_last_n_reports, ended)
+            log.info("report written to %s", report_path)
+        if db is not None and run_id is not None and status != "interrupted":
+            # an interrupted run stays 'running', like a killed one, so the next run resumes it
+            store.finish_run(db, run_id, ended.isoformat(), status, exit_code,
+                             {k: report[k] for k in ("total_stocks", "successful", "failed", "skipped")},
+                             abort_reason=abort_reason,
+                             report_path=str(report_path) if report_path else None)
+        log.info("run %s %s: %d ok, %d failed, %d skipped in %.1f s (exit %d)", run_id, status,
+                 report["successful"], report["failed"], report["skipped"],
+                 report["duration_seconds"], exit_code)
+        return exit_code
+
+
+def dry_run(config, options: Options) -> int:
+    """Print what a run would do; write nothing at all (no db, no lock, no backup, no report)."""
+    upstreams = Upstreams.from_config(config)
+    db = store.open_readonly(config.database.path)
+    last_good = store.last_good_symbol_list(db) if db else None
+    states = store.symbol_states(db) if db else {}
+    try:
+        symbols, info, _ = load_symbols(config, upstreams, last_good)
+    except SymbolListError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    symbols = select(symbols, options)
+    now = utcnow()
+    force = options.force or config.processing.force_refresh
+    plans = [stale_kinds(states.get(s), now, force)[0] for s in symbols]
+    edgar = 1 + 2 * len(symbols)
+    yahoo_requests = 2 + 3 * sum(1 for k in plans if k & {"market", "profile"})
+    rl = config.rate_limiting
+    seconds = max(edgar / rl.edgar_requests_per_second, yahoo_requests * rl.yfinance_delay_seconds)
+    batches = -(-len(symbols) // config.processing.batch_size)
+    print(f"dry run: {len(symbols)} stocks from {info['source']} "
+          f"({info['warning'] or 'list fetched fresh'})")
+    print(f"first: {', '.join(symbols[:10])}")
+    print(f"batches: {batches} of up to {config.processing.batch_size}, "
+          f"{config.processing.max_workers} workers")
+    print(f"stale: {sum(1 for k in plans if k == ALL_KINDS)} never refreshed or forced, "
+          f"{sum(1 for k in plans if 'market' in k)} need market data")
+    print(f"estimated requests: EDGAR up to {edgar}, Yahoo about {yahoo_requests}")
+    print(f"estimated time: {seconds / 60:.1f} min at the configured rate limits")
+    print("nothing was written")
+    return EXIT_OK

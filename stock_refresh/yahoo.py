@@ -1,0 +1,174 @@
+"""Market data and profile from Yahoo, through yfinance: the only module that imports it.
+
+yfinance keeps one process-wide session; we hand it ours (`YahooSession`) on every call so that
+pacing, timeouts and the upstream override apply to everything it sends. Its own error handling
+is turned into ours: 429 -> `RateLimited` (retried with backoff), 404 -> `NotFound`, curl errors
+-> `Transient`.
+"""
+import logging
+import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yfinance as yf
+from curl_cffi.requests.exceptions import HTTPError, RequestException
+from yfinance.exceptions import YFException, YFRateLimitError
+
+from .http import NotFound, RateLimited, Transient, Upstreams
+from .xbrl import debt_to_equity, fiscal_year
+
+log = logging.getLogger(__name__)
+
+# yfinance statement row -> our earnings_history column
+INCOME = {"TotalRevenue": "revenue", "NetIncome": "net_income",
+          "DilutedEPS": "earnings_per_share", "DilutedAverageShares": "diluted_shares"}
+BALANCE = {"StockholdersEquity": "shareholder_equity", "TotalDebt": "total_debt",
+           "TotalLiabilitiesNetMinorityInterest": "total_liabilities",
+           "OrdinarySharesNumber": "shares_outstanding"}
+CASHFLOW = {"OperatingCashFlow": "operating_cash_flow", "CapitalExpenditure": "capital_expenditures",
+            "FreeCashFlow": "free_cash_flow"}
+
+
+def configure(cache_dir: Path) -> None:
+    """Process-wide yfinance settings; must run before its first request (caches are fixed then)."""
+    cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    yf.set_tz_cache_location(str(cache_dir))
+    yf.config.debug.hide_exceptions = False
+    yf.config.network.retries = 0
+
+
+def default_cache_dir(config_dir: Path) -> Path:
+    """systemd's CacheDirectory= when run by the unit, else `cache/` beside the config."""
+    base = os.environ.get("CACHE_DIRECTORY") or os.environ.get("STOCK_REFRESH_CACHE_DIR")
+    return (Path(base) if base else config_dir / "cache") / "yfinance"
+
+
+def number(value) -> float | None:
+    """A finite number or None: Yahoo sends 'Infinity', NaN and strings where data is missing."""
+    if isinstance(value, dict):
+        value = value.get("raw")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+class Yahoo:
+    def __init__(self, upstreams: Upstreams):
+        self._upstreams = upstreams
+        self._session = upstreams.yahoo_session()
+
+    def _call(self, symbol: str, what: str, fn):
+        """Run one yfinance call with our retry policy and error types."""
+        for attempt in self._upstreams.retrying("yahoo"):
+            with attempt:
+                try:
+                    return fn(yf.Ticker(symbol, session=self._session))
+                except YFRateLimitError:
+                    raise RateLimited(f"Yahoo {what} for {symbol}: 429 Too Many Requests", 429) from None
+                except HTTPError as error:
+                    status = getattr(error.response, "status_code", None)
+                    if status == 404:
+                        raise NotFound(f"Yahoo {what} for {symbol}: unknown symbol (404)", 404) from None
+                    raise Transient(f"Yahoo {what} for {symbol}: HTTP {status}", status) from None
+                except RequestException as error:
+                    raise Transient(f"Yahoo {what} for {symbol}: {error}") from None
+                except YFException as error:
+                    raise Transient(f"Yahoo {what} for {symbol}: {error}") from None
+        raise AssertionError("unreachable")
+
+    def snapshot(self, symbol: str) -> tuple[dict, dict]:
+        """(profile, metrics) from `Ticker.info`."""
+        info = self._call(symbol, "info", lambda t: t.info)
+        if not info or not (info.get("quoteType") or info.get("symbol") or info.get("longName")):
+            raise NotFound(f"Yahoo info for {symbol}: unknown symbol (empty answer)")
+        return profile_from_info(info), metrics_from_info(info)
+
+    def statements(self, symbol: str) -> list[dict]:
+        """Annual and quarterly statement rows, for when EDGAR has too few years."""
+        frames = {}
+        for freq in ("yearly", "quarterly"):
+            for name, getter in (("income", "get_income_stmt"), ("balance", "get_balance_sheet"),
+                                 ("cashflow", "get_cash_flow")):
+                frames[name, freq] = self._call(
+                    symbol, f"{freq} {name}", lambda t, g=getter, f=freq: getattr(t, g)(freq=f))
+        return statement_rows(frames)
+
+
+def profile_from_info(info: dict) -> dict:
+    first_trade = number(info.get("firstTradeDateEpochUtc"))
+    if first_trade is None and number(info.get("firstTradeDateMilliseconds")) is not None:
+        first_trade = number(info.get("firstTradeDateMilliseconds")) / 1000
+    return {
+        "company_name": info.get("longName") or info.get("shortName"),
+        "exchange": info.get("exchange"),
+        "sector": info.get("sector"),
+        "industry": info.get("industry"),
+        "country": info.get("country"),
+        "ipo_year": datetime.fromtimestamp(first_trade, timezone.utc).year if first_trade else None,
+    }
+
+
+def metrics_from_info(info: dict) -> dict:
+    """Screener units: dividend yield in percent, institutional ownership as a 0..1 fraction."""
+    price = number(info.get("currentPrice")) or number(info.get("regularMarketPrice"))
+    rate = number(info.get("dividendRate"))
+    if price and rate is not None:
+        dividend_yield = rate / price * 100  # unambiguous, whatever unit dividendYield is in
+    else:
+        dividend_yield = number(info.get("dividendYield"))
+    held = number(info.get("heldPercentInstitutions"))
+    if held is not None and held > 1.5:
+        held /= 100
+    d_e = number(info.get("debtToEquity"))
+    return {
+        "price": price,
+        "pe_ratio": number(info.get("trailingPE")),
+        "market_cap": number(info.get("marketCap")),
+        "debt_to_equity": d_e / 100 if d_e is not None and d_e > 0 else None,
+        "institutional_ownership": held,
+        "revenue": number(info.get("totalRevenue")),
+        "dividend_yield": dividend_yield,
+    }
+
+
+def fiscal_period(end, fiscal_year_end_month: int) -> tuple[int, str]:
+    """(fiscal year, 'Q1'..'Q4') of a quarter ending on `end`."""
+    offset = (end.month - fiscal_year_end_month - 1) % 12
+    year = end.year if end.month <= fiscal_year_end_month else end.year + 1
+    return year, f"Q{offset // 3 + 1}"
+
+
+def statement_rows(frames: dict) -> list[dict]:
+    """yfinance statement DataFrames -> earnings rows (source 'yfinance')."""
+    rows: dict[tuple, dict] = {}
+    annual_ends = []
+    for (name, freq), frame in frames.items():
+        if frame is None or frame.empty:
+            continue
+        mapping = {"income": INCOME, "balance": BALANCE, "cashflow": CASHFLOW}[name]
+        for column in frame.columns:
+            end = column.date()
+            if freq == "yearly":
+                annual_ends.append(end)
+            row = rows.setdefault((freq, end), {"fiscal_end": end.isoformat()})
+            for key, field in mapping.items():
+                if key in frame.index:
+                    row[field] = number(frame.at[key, column])
+    fye_month = max(annual_ends).month if annual_ends else 12
+    out = []
+    for (freq, end), row in sorted(rows.items()):
+        if freq == "yearly":
+            row.update(year=fiscal_year(end), period="annual")
+        else:
+            year, quarter = fiscal_period(end, fye_month)
+            row.update(year=year, period=quarter)
+        capex = row.get("capital_expenditures")
+        if capex is not None:
+            row["capital_expenditures"] = abs(capex)
+        row["debt_to_equity"] = debt_to_equity(row.get("total_debt"), row.get("shareholder_equity"))
+        row.update(source="yfinance", derived=0, accession=None)
+        out.append(row)
+    return out

@@ -1,0 +1,74 @@
+"""Shared fixtures: the fake upstream on loopback, configs pointing at it, the CLI as a subprocess.
+
+Every test runs offline: the loopback guard refuses any Python socket to a non-loopback
+address, and the job's own clients refuse any host but the known upstreams when
+`sources.upstream_override` is set.
+"""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.paths import ROOT
+from tests.upstream import FakeUpstream, install_loopback_guard
+
+CACHE = Path(tempfile.mkdtemp(prefix="stock-refresh-test-cache-"))
+os.environ["XDG_CACHE_HOME"] = str(CACHE)
+os.environ["STOCK_REFRESH_CACHE_DIR"] = str(CACHE)
+install_loopback_guard()
+
+CONTACT = "Jane Doe jane.doe@gmail.com"
+
+
+@pytest.fixture(scope="session")
+def fake():
+    """About 30 companies: the shared fixtures' companies plus synthetic ones."""
+    with FakeUpstream(companies=22, latency_ms=5) as upstream:
+        yield upstream
+
+
+def write_config(folder: Path, upstream_url: str, **sections) -> Path:
+    """A config in `folder` pointing at the fake; `sections` override keys per section."""
+    config = {
+        "processing": {"max_workers": 4, "batch_size": 10},
+        "rate_limiting": {"edgar_requests_per_second": 20, "yfinance_delay_seconds": 0,
+                          "edgar_cooldown_seconds": 2, "request_timeout_seconds": 5},
+        "error_handling": {"max_retries_per_stock": 1, "max_consecutive_failures": 25},
+        "logging": {"console_output": False},
+        "sources": {"sec_contact": CONTACT, "upstream_override": upstream_url},
+    }
+    for section, values in sections.items():
+        if isinstance(values, dict):
+            config.setdefault(section, {}).update(values)
+        else:
+            config[section] = values
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "batch_config.json"
+    path.write_text(json.dumps(config, indent=2))
+    return path
+
+
+def run_cli(*args, timeout=240, **kwargs) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}
+    return subprocess.run([sys.executable, str(ROOT / "batch_refresh.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
+
+
+def query(db_path: Path, sql: str, *params) -> list[dict]:
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
+def only_report(folder: Path) -> dict:
+    reports = sorted((folder / "reports").glob("batch_summary_*.json"))
+    assert reports, f"no report in {folder / 'reports'}"
+    return json.loads(reports[-1].read_text())

@@ -1,0 +1,111 @@
+"""The real CLI, as a subprocess, against the fake upstream over real sockets.
+
+Golden figures come from the shared fixture files (worked out by hand):
+- AAPL companyfacts, 10-K 0000320193-25-000079 (filed 2025-10-31), period 2022-09-25..2023-09-30:
+  RevenueFromContractWithCustomerExcludingAssessedTax 383,285,000,000; NetIncomeLoss
+  96,995,000,000; EarningsPerShareDiluted 6.13.
+- GOOGL companyfacts, 10-K 0001652044-26-000018 (filed 2026-02-05), period 2023-01-01..2023-12-31:
+  Revenues 307,394,000,000; NetIncomeLoss 73,795,000,000; EarningsPerShareDiluted 5.80.
+- AAPL submissions: newest 10-K 0000320193-25-000079 (aapl-20250927.htm), newest 10-Q
+  0000320193-26-000006 (aapl-20251227.htm).
+"""
+import os
+import stat
+
+import pytest
+
+from tests.conftest import only_report, query, run_cli, write_config
+from tests.test_limiter import max_in_window
+
+TABLES = ("stocks", "stock_metrics", "earnings_history", "sec_filings", "filing_sections")
+
+
+def data_snapshot(db) -> dict:
+    """Every data row, without the bookkeeping timestamps."""
+    out = {}
+    for table in TABLES:
+        rows = query(db, f"SELECT * FROM {table}")
+        out[table] = sorted(repr(sorted((k, v) for k, v in row.items()
+                                        if k not in ("last_updated", "id"))) for row in rows)
+    return out
+
+
+@pytest.fixture(scope="module")
+def first_run(fake, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("e2e")
+    config = write_config(folder, fake.url)
+    mark = len(fake.requests())
+    result = run_cli("--config", config)
+    return folder, config, result, fake.requests()[mark:]
+
+
+def test_full_run_exits_zero_and_stores_the_filed_figures(first_run):
+    folder, _, result, _ = first_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    db = folder / "stocks.db"
+    aapl = query(db, "SELECT * FROM earnings_history WHERE symbol='AAPL' AND year=2023 "
+                     "AND period='annual'")[0]
+    assert aapl["revenue"] == 383_285_000_000
+    assert aapl["net_income"] == 96_995_000_000
+    assert aapl["earnings_per_share"] == pytest.approx(6.13)
+    assert aapl["fiscal_end"] == "2023-09-30"
+    assert (aapl["source"], aapl["derived"]) == ("edgar", 0)
+    googl = query(db, "SELECT * FROM earnings_history WHERE symbol='GOOGL' AND year=2023 "
+                      "AND period='annual'")[0]
+    assert (googl["revenue"], googl["net_income"]) == (307_394_000_000, 73_795_000_000)
+    assert googl["earnings_per_share"] == pytest.approx(5.80)
+    filings = {r["accession_number"]: r for r in query(db, "SELECT * FROM sec_filings WHERE symbol='AAPL'")}
+    assert filings["0000320193-25-000079"]["document_url"] == (
+        "https://www.sec.gov/Archives/edgar/data/320193/000032019325000079/aapl-20250927.htm")
+    assert filings["0000320193-25-000079"]["filing_type"] == "10-K"
+    sections = {(r["filing_type"], r["section_name"]): r for r in
+                query(db, "SELECT * FROM filing_sections WHERE symbol='AAPL'")}
+    assert {("10-K", "business"), ("10-K", "risk_factors"), ("10-K", "mda")} <= set(sections)
+    assert sections[("10-K", "business")]["accession_number"] == "0000320193-25-000079"
+    stock = query(db, "SELECT * FROM stocks JOIN stock_metrics USING (symbol) WHERE symbol='AAPL'")[0]
+    assert stock["cik"] == 320193 and stock["company_name"] and stock["price"] > 0
+    assert 0 <= stock["institutional_ownership"] <= 1
+
+
+def test_report_has_the_seed_fields_and_more(first_run, fake):
+    folder, _, _, _ = first_run
+    report = only_report(folder)
+    for key in ("start_time", "end_time", "duration_seconds", "total_stocks", "successful",
+                "failed", "skipped", "success_rate", "failed_symbols", "error_types"):
+        assert key in report
+    assert report["status"] == "completed" and report["exit_code"] == 0
+    assert report["total_stocks"] >= 25
+    assert report["successful"] + report["failed"] == report["total_stocks"]
+    assert report["symbol_list"]["source"] == "github"
+    assert report["requests"]["edgar"] > 2 * report["successful"] // 2
+    assert report["requests"]["yahoo"] > 0 and report["requests"]["github"] == 2
+    stocks = query(folder / "stocks.db", "SELECT count(*) AS n FROM stocks")[0]["n"]
+    assert stocks == report["successful"]
+
+
+def test_no_sliding_second_holds_more_edgar_requests_than_configured(first_run):
+    _, _, _, requests = first_run
+    times = [r["t"] for r in requests if r["host"] in ("data.sec.gov", "www.sec.gov")]
+    assert len(times) > 40
+    assert max_in_window(times, 1.0) <= 20
+    assert all(r["status"] != 403 for r in requests)
+
+
+def test_files_are_owner_only(first_run):
+    folder, _, _, _ = first_run
+    for path in [folder / "stocks.db", folder / "logs" / "batch_refresh.log",
+                 *(folder / "reports").iterdir(), folder / "logs", folder / "reports"]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+
+
+def test_second_run_changes_nothing_and_skips_unchanged_companyfacts(first_run, fake):
+    folder, config, _, _ = first_run
+    before = data_snapshot(folder / "stocks.db")
+    mark = len(fake.requests())
+    result = run_cli("--config", config)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert data_snapshot(folder / "stocks.db") == before
+    second = fake.requests()[mark:]
+    assert not [r for r in second if "/companyfacts/" in r["path"]]
+    assert not [r for r in second if "/Archives/edgar/data/" in r["path"]]
