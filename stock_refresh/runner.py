@@ -56,13 +56,13 @@ def run(config, options: Options) -> int:
     if not config.enabled:
         print("refresh is disabled in the config (enabled: false); nothing done", file=sys.stderr)
         return EXIT_OK
-    yahoo.configure(yahoo.default_cache_dir(config.path.parent))
     if options.dry_run:
         setup_logging(config, options.verbose, to_file=False)
         return dry_run(config, options)
     old_umask = os.umask(0o077)
     try:
         setup_logging(config, options.verbose)
+        yahoo.configure(yahoo.default_cache_dir(config.path.parent))
         for warning in config.warnings:
             log.warning("config: %s", warning)
         with RunLock(lock_path(config)):
