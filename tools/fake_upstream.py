@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Fake SEC EDGAR, Yahoo Finance and GitHub raw on loopback, for tests, the benchmark and the demo.
+
+    python3 tools/fake_upstream.py --port PORT --companies N [--latency-ms MS] [--edgar-rps R]
+                                  [--yahoo-rps R] [--faults SPEC] [--log FILE] [--seed S]
+                                  [--block-seconds S] [--as-of YYYY-MM-DD] [--new-filings FRACTION]
+
+The first stdout line is `listening on http://127.0.0.1:PORT` (--port 0 picks a free port).
+Hosts are told apart by the Host header: `data.sec.gov`, `data.sec.gov:PORT` and
+`data.sec.gov.localhost:PORT` are the same; `http://127.0.0.1:PORT/data.sec.gov/path` works too.
+Served hosts: www.sec.gov, data.sec.gov, raw.githubusercontent.com, fc.yahoo.com,
+query1.finance.yahoo.com, query2.finance.yahoo.com, guce.yahoo.com, consent.yahoo.com,
+finance.yahoo.com. Any other Host gets 421.
+
+Companies (tickers as SEC and Yahoo spell them; GitHub list spelling in brackets):
+  real fixtures: AAPL (320193: real companyfacts + submissions), GOOGL (1652044: real companyfacts),
+  MSFT (789019) and IMNN (749647: real submissions, IMNN's page 001 too), LPA (1997711: real IFRS
+  companyfacts, 20-F); missing payloads are generated consistently with the real ones.
+  odd real list entries: BRK-B [BRK/B] (1067983), ECC ["ECC           "] (1604174), NA (1872302,
+  20-F filer), ABR^D (a preferred: only in the NYSE list, served nowhere), EMA (Emera, Yahoo only,
+  no CIK in company_tickers.json).
+  synthetic: --companies N of them, ticker SYX + letters (SYN* would collide with real tickers) of i+1 in bijective base 26 (SYXA..SYXZ,
+  SYXAA..), CIK 9000000+i. SYXA plain, SYXB stock split, SYXC IFRS 20-F, SYXD no EPS, SYXE June
+  fiscal year, SYXF SalesRevenueNet->RevenueFromContract tag switch, SYXG negative equity, SYXH
+  older filings in a submissions page; later ones draw these traits at random.
+AAPL's real 10-K/10-Q documents are served at their own accessions (0000320193-24-000123,
+0000320193-24-000081) and also at the newest 10-K/10-Q of the AAPL submissions
+(0000320193-25-000079/aapl-20250927.htm, 0000320193-26-000006/aapl-20251227.htm).
+
+Limits (off unless the flag is given): EDGAR (both sec.gov hosts together, per client IP) answers
+403 "Request Rate Threshold Exceeded" to the request that makes more than --edgar-rps in a
+sliding second, then to every EDGAR request for --block-seconds (renewed while the client keeps
+exceeding). A User-Agent without a name and an e-mail address always gets SEC's 403
+undeclared-tool page. Yahoo hosts over --yahoo-rps answer 429 "Too Many Requests".
+"""
+import argparse
+import datetime as dt
+import signal
+import sys
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fakeup.policy import ACTIONS, Policy, SpecError, parse_faults  # noqa: E402
+from fakeup.server import FakeServer, RequestLog  # noqa: E402
+from fakeup.world import World  # noqa: E402
+
+FAULT_HELP = f"""fault rule: HOST/PATH-GLOB=ACTION[:PARAM][@PROBABILITY][#COUNT]
+rules are separated by ';' or given with repeated --faults flags; the first matching rule wins.
+The glob (fnmatch) is matched against "host/path" and "host/path?query", host canonical
+(e.g. data.sec.gov/api/xbrl/companyfacts/CIK0000320193.json, query2.finance.yahoo.com/v8/*).
+ACTION: {', '.join(ACTIONS)}
+  status:CODE[,retry-after=SECONDS]  answer CODE (429 -> "Too Many Requests"), optional Retry-After
+  delay:MS          answer normally after MS milliseconds (default 2000)
+  hang[:MS]         say nothing for MS (default 60000) or until shutdown, then close
+  truncate          correct status and Content-Length, then close after half the body
+  malformed         correct status, body cut in half plus junk (invalid JSON)
+  empty             200 with an empty body
+  reset             close the connection with a TCP RST, no response
+@PROBABILITY (0..1) fires the rule at random (seeded); #COUNT fires it only COUNT times.
+example: --faults 'data.sec.gov/submissions/*=status:500#1;query2.finance.yahoo.com/v8/*=status:429,retry-after=2@0.3'
+"""
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, epilog=FAULT_HELP,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0 = any free port)")
+    ap.add_argument("--companies", type=int, required=True, help="number of synthetic companies")
+    ap.add_argument("--latency-ms", type=float, default=0.0,
+                    help="added latency per request, uniform in 0.5x..1.5x this value")
+    ap.add_argument("--edgar-rps", type=float, default=None, help="EDGAR requests per sliding second (default: no limit)")
+    ap.add_argument("--yahoo-rps", type=float, default=None, help="Yahoo requests per sliding second (default: no limit)")
+    ap.add_argument("--block-seconds", type=float, default=5.0, help="EDGAR block after a violation (default 5)")
+    ap.add_argument("--faults", action="append", default=[], metavar="SPEC", help="fault rules, see below")
+    ap.add_argument("--log", type=Path, default=None, help="append one JSON line per request to FILE")
+    ap.add_argument("--seed", default="1", help="generator seed; same seed and as-of give the same bytes")
+    ap.add_argument("--as-of", type=dt.date.fromisoformat, default=None,
+                    help="the fake's today (default: today UTC); nothing is filed after it")
+    ap.add_argument("--new-filings", type=float, default=0.0, metavar="FRACTION",
+                    help="fraction of synthetic companies with a new 10-Q filed on the as-of date "
+                         "(only companies whose next report is a 10-Q qualify)")
+    args = ap.parse_args(argv)
+    try:
+        args.fault_rules = parse_faults(args.faults)
+    except SpecError as exc:
+        ap.error(str(exc))
+    if args.as_of is None:
+        args.as_of = dt.datetime.now(dt.timezone.utc).date()
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    world = World(str(args.seed), args.as_of, args.companies, args.new_filings)
+    policy = Policy(str(args.seed), args.latency_ms, args.edgar_rps, args.yahoo_rps, args.block_seconds,
+                    args.fault_rules)
+    server = FakeServer(("127.0.0.1", args.port), world, policy, RequestLog(args.log))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread.start()
+    print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
+    while not stop.wait(0.5):
+        pass
+    server.stopping.set()
+    server.shutdown()
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

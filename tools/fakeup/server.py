@@ -1,0 +1,206 @@
+"""The HTTP side: host routing, limits, faults, gzip, keep-alive and the JSON request log."""
+import gzip
+import json
+import socket
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from . import edgar, yahoo
+from .cache import Body
+from .policy import Policy, declared_user_agent
+from .responses import Response, rate_exceeded, text, undeclared_tool
+
+EDGAR_HOSTS = ("www.sec.gov", "data.sec.gov")
+YAHOO_HOSTS = ("fc.yahoo.com", "query1.finance.yahoo.com", "query2.finance.yahoo.com", "guce.yahoo.com",
+               "consent.yahoo.com", "finance.yahoo.com")
+HOSTS = EDGAR_HOSTS + YAHOO_HOSTS + ("raw.githubusercontent.com",)
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def canonical_host(header: str | None) -> str | None:
+    """data.sec.gov, data.sec.gov:PORT and data.sec.gov.localhost:PORT all mean data.sec.gov."""
+    name = (header or "").strip().lower()
+    if name.startswith("["):
+        name = name.split("]")[0] + "]"
+    else:
+        name = name.split(":")[0]
+    name = name.removesuffix(".localhost")
+    return name if name in HOSTS else None
+
+
+class RequestLog:
+    def __init__(self, path):
+        self.file = open(path, "a", encoding="utf-8") if path else None
+        self.lock = threading.Lock()
+
+    def write(self, **entry):
+        if self.file is None:
+            return
+        line = json.dumps(entry, separators=(",", ":")) + "\n"
+        with self.lock:
+            self.file.write(line)
+            self.file.flush()
+
+
+class FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, address, world, policy: Policy, log: RequestLog):
+        self.world, self.policy, self.log = world, policy, log
+        self.stopping = threading.Event()
+        self.counter = 0
+        self.counter_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def reference(self) -> str:
+        with self.counter_lock:
+            self.counter += 1
+            return f"0.{self.counter:x}.{int(time.time())}.fake"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    timeout = 120
+    server_version = "fake-upstream"
+    sys_version = ""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.handle_request("GET")
+
+    def do_HEAD(self):
+        self.handle_request("HEAD")
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.handle_request("POST")
+
+    def handle_request(self, method: str):
+        srv: FakeServer = self.server
+        started = time.monotonic()
+        host, target = canonical_host(self.headers.get("Host")), self.path
+        if host is None and (self.headers.get("Host") or "").split(":")[0] in LOOPBACK_NAMES:
+            first, _, rest = target.lstrip("/").partition("/")
+            if canonical_host(first):
+                host, target = canonical_host(first), "/" + rest
+        split = urlsplit(target)
+        path, query = split.path, split.query
+        ua = self.headers.get("User-Agent") or ""
+        client = self.client_address[0]
+        delay = srv.policy.latency()
+        if delay:
+            time.sleep(delay)
+        fault = None
+        if host is None:
+            resp = text(421, f"unknown host {self.headers.get('Host')!r}; this fake serves: {', '.join(HOSTS)}\n")
+        elif host in EDGAR_HOSTS and not srv.policy.edgar.allow(client):
+            resp = rate_exceeded(srv.reference())
+        elif host in EDGAR_HOSTS and not declared_user_agent(ua):
+            resp = undeclared_tool(srv.reference())
+        elif host in YAHOO_HOSTS and not srv.policy.yahoo.allow(client):
+            resp = text(429, "Too Many Requests\r\n")
+        else:
+            fault = srv.policy.fault(host, path, query)
+            resp = None
+            if fault and fault.action == "status":
+                resp = _fault_status(host, fault)
+            elif fault and fault.action in ("hang", "reset"):
+                self._log(started, host, target, 0, 0, ua, client, fault.action)
+                if fault.action == "hang":
+                    srv.stopping.wait(fault.seconds(60.0))
+                self._drop(rst=fault.action == "reset")
+                return
+            elif fault and fault.action == "delay":
+                srv.stopping.wait(fault.seconds(2.0))
+            if resp is None:
+                resp = self._route(host, method, path, query)
+        self._send(method, started, host, target, resp, ua, client, fault)
+
+    def _route(self, host, method, path, query) -> Response:
+        world = self.server.world
+        try:
+            if host == "data.sec.gov":
+                return edgar.data_sec_gov(world, path, self.headers)
+            if host == "www.sec.gov":
+                return edgar.www_sec_gov(world, path, self.headers)
+            if host == "raw.githubusercontent.com":
+                return edgar.github(world, path, self.headers)
+            return yahoo.route(world, host, method, path, query, self.headers)
+        except Exception as exc:  # a bug in a generator must show up as a 500, not a dead socket
+            return text(500, f"fake upstream error: {type(exc).__name__}: {exc}\n")
+
+    def _send(self, method, started, host, target, resp: Response, ua, client, fault):
+        wants_gzip = "gzip" in (self.headers.get("Accept-Encoding") or "")
+        raw = resp.raw
+        if fault and fault.action == "malformed":
+            raw = raw[: len(raw) // 2] + b"\x00<<malformed>>" if raw else b"{\"malformed"
+        elif fault and fault.action == "empty":
+            raw, resp.status = b"", 200
+        encoded = wants_gzip and len(raw) > 0 and resp.status != 304
+        if encoded:
+            payload = resp.body.gz if isinstance(resp.body, Body) and raw is resp.body.raw else \
+                gzip.compress(raw, compresslevel=5, mtime=0)
+        else:
+            payload = raw
+        length = len(payload)
+        if fault and fault.action == "truncate":
+            payload = payload[: len(payload) // 2]
+        label = fault.action if fault else None
+        self._log(started, host, target, resp.status, len(payload), ua, client, label)
+        self.send_response(resp.status)
+        if resp.status != 304:
+            self.send_header("Content-Type", resp.ctype)
+        for key, value in resp.headers.items():
+            self.send_header(key, value)
+        if encoded:
+            self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        if method != "HEAD" and resp.status != 304:
+            self.wfile.write(payload)
+        if fault and fault.action == "truncate":
+            self.wfile.flush()
+            self._drop(rst=False)
+
+    def _log(self, started, host, target, status, size, ua, client, fault):
+        entry = {"t": round(time.monotonic(), 6), "host": host or self.headers.get("Host"), "path": target,
+                 "status": status, "bytes": size, "ua": self.headers.get("User-Agent"), "client": client,
+                 "ms": round((time.monotonic() - started) * 1000, 2)}
+        if fault:
+            entry["fault"] = fault
+        self.server.log.write(**entry)
+
+    def _drop(self, rst: bool):
+        """Close the connection without (the rest of) an answer; with rst, as a TCP reset."""
+        self.close_connection = True
+        try:
+            if rst:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            self.connection.close()
+        except OSError:
+            pass
+
+
+def _fault_status(host: str, fault) -> Response:
+    status = fault.status
+    if status == 429:
+        resp = text(429, "Too Many Requests\r\n")
+    elif host in YAHOO_HOSTS:
+        resp = Response(status, json.dumps({"finance": {"result": None, "error": {
+            "code": str(status), "description": f"injected status {status}"}}}).encode())
+    else:
+        resp = text(status, f"injected status {status}\n")
+    if fault.retry_after:
+        resp.headers["Retry-After"] = fault.retry_after
+    return resp

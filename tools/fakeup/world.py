@@ -1,0 +1,179 @@
+"""Everything the fake knows, built lazily and cached: companies, their filings, facts and documents."""
+import datetime as dt
+import gzip
+import json
+import random
+import threading
+
+from . import FIXTURES, documents, facts, fundamentals, profiles, schedule, submissions
+from .cache import LRU, Body
+from .dates import is_business_day
+from .model import Profile, Series
+
+FIXTURE_FILES = {  # cik -> real payloads served byte-exact
+    320193: {"facts": "edgar/companyfacts/CIK0000320193.json.gz", "subs": "edgar/submissions/CIK0000320193.json"},
+    1652044: {"facts": "edgar/companyfacts/CIK0001652044.json.gz"},
+    789019: {"subs": "edgar/submissions/CIK0000789019.json"},
+    749647: {"subs": "edgar/submissions/CIK0000749647.json",
+             "pages": {"CIK0000749647-submissions-001.json": "edgar/submissions/CIK0000749647-submissions-001.json"}},
+    1997711: {"facts": "edgar/companyfacts/CIK0001997711.json"},
+}
+# Real Apple documents, served at their own URL and at the newest 10-K/10-Q of the AAPL submissions.
+DOC_FIXTURES = {
+    ("320193", "000032019324000123", "aapl-20240928.htm"): "filings/Apple.10-K.html.gz",
+    ("320193", "000032019325000079", "aapl-20250927.htm"): "filings/Apple.10-K.html.gz",
+    ("320193", "000032019324000081", "aapl-20240629.htm"): "filings/Apple.10-Q.html.gz",
+    ("320193", "000032019326000006", "aapl-20251227.htm"): "filings/Apple.10-Q.html.gz",
+}
+INDEX_FIXTURES = {dt.date(2020, 3, 18): "edgar/index/form.20200318.idx"}
+XBRL_START = dt.date(2009, 6, 1)
+
+
+def _read(rel: str) -> Body:
+    data = (FIXTURES / rel).read_bytes()
+    if rel.endswith(".gz"):
+        body = Body(gzip.decompress(data))
+        body._gz = data
+        return body
+    return Body(data)
+
+
+class World:
+    def __init__(self, seed: str, as_of: dt.date, companies: int, new_fraction: float = 0.0,
+                 cache_bytes: int = 256 << 20):
+        self.seed, self.as_of = seed, as_of
+        self.big = LRU(cache_bytes)
+        self.small = LRU(40_000 * 1000)
+        fixed = profiles.fixture_profiles(as_of)
+        self.synthetic = [profiles.synthetic(i, seed, as_of) for i in range(companies)]
+        self.profiles = fixed + self.synthetic
+        self.by_symbol = {p.ticker: p for p in self.profiles}
+        self.by_cik = {p.cik: p for p in self.profiles if p.cik}
+        self.new_filers = self._pick_new_filers(new_fraction)
+        self._lock = threading.Lock()
+        self._index = None
+        self._static: dict[str, Body] = {}
+
+    def _pick_new_filers(self, fraction: float) -> set[str]:
+        if fraction <= 0:
+            return set()
+        order = sorted(self.synthetic, key=lambda p: random.Random(f"{self.seed}/new/{p.key}").random())
+        eligible = [p.key for p in order if schedule.pending_quarterly(p, self.seed, self.as_of) is not None]
+        return set(eligible[: round(fraction * len(self.synthetic))])
+
+    # ---- per company -------------------------------------------------------------------------
+    def series(self, p: Profile) -> Series:
+        return self.small.get(("series", p.key), lambda: Series(p, self.seed, self.as_of.year + 1))
+
+    def real(self, p: Profile, kind: str):
+        rel = FIXTURE_FILES.get(p.cik, {}).get(kind)
+        return self.big.get(("real", rel), lambda: _read(rel)) if rel else None
+
+    def real_facts_json(self, p: Profile) -> dict | None:
+        body = self.real(p, "facts")
+        if body is None:
+            return None
+        return self.small.get(("factsjson", p.key), lambda: json.loads(body.raw))
+
+    def parts(self, p: Profile) -> tuple[list, list]:
+        """(recent filings, [(page name, filings)]) for a company with a CIK."""
+        return self.small.get(("parts", p.key), lambda: self._parts(p))
+
+    def _parts(self, p: Profile):
+        subs = self.real(p, "subs")
+        if subs is not None:
+            doc = json.loads(subs.raw)
+            recent = submissions.from_columns(p, doc["filings"]["recent"])
+            pages = []
+            for entry in doc["filings"]["files"]:
+                page = FIXTURE_FILES[p.cik].get("pages", {}).get(entry["name"])
+                if page:
+                    rows = submissions.from_columns(p, json.loads((FIXTURES / page).read_bytes()))
+                else:
+                    rows = submissions.generated_page(
+                        p, self.seed, dt.date.fromisoformat(entry["filingFrom"]),
+                        dt.date.fromisoformat(entry["filingTo"]), entry["filingCount"])
+                pages.append((entry["name"], rows))
+            return recent, pages
+        real_facts = self.real_facts_json(p)
+        if real_facts is not None:
+            return submissions.from_facts(p, real_facts), []
+        rows = schedule.build(p, self.seed, self.as_of, p.key in self.new_filers)
+        if not p.paged:
+            return rows, []
+        cutoff = self.as_of - dt.timedelta(days=4 * 365)
+        return ([f for f in rows if f.filed >= cutoff],
+                [(f"CIK{p.cik:010d}-submissions-001.json", [f for f in rows if f.filed < cutoff])])
+
+    def filings(self, p: Profile) -> list:
+        recent, pages = self.parts(p)
+        return recent + [f for _, rows in pages for f in rows]
+
+    def facts_body(self, p: Profile) -> Body | None:
+        if not p.cik:
+            return None
+        return self.real(p, "facts") or self.big.get(("facts", p.key), lambda: Body(facts.build(
+            p, self.series(p), [f for f in self.filings(p) if f.filed >= XBRL_START], self.seed)))
+
+    def submissions_body(self, p: Profile) -> Body | None:
+        if not p.cik:
+            return None
+        return self.real(p, "subs") or self.big.get(("subs", p.key), lambda: Body(
+            submissions.document(p, *self.parts(p))))
+
+    def page_body(self, p: Profile, name: str) -> Body | None:
+        rel = FIXTURE_FILES.get(p.cik, {}).get("pages", {}).get(name)
+        if rel:
+            return self.big.get(("real", rel), lambda: _read(rel))
+        for page_name, rows in self.parts(p)[1]:
+            if page_name == name:
+                return self.big.get(("page", name), lambda: Body(submissions.page(p, rows)))
+        return None
+
+    def fundamentals(self, p: Profile) -> dict:
+        def build():
+            real = self.real_facts_json(p)
+            if real is not None:
+                return fundamentals.from_facts(real)
+            return fundamentals.from_model(p, self.series(p), self.as_of)
+        return self.small.get(("fund", p.key), build)
+
+    def document(self, cik: str, accn: str, name: str) -> tuple[Body, dt.date] | None:
+        p = self.by_cik.get(int(cik)) if cik.isdigit() else None
+        if p is None:
+            return None
+        match = next((f for f in self.filings(p) if f.accn_nodash == accn and f.doc == name), None)
+        if match is None:
+            return None
+        rel = DOC_FIXTURES.get((cik, accn, name))
+        if rel:
+            return self.big.get(("real", rel), lambda: _read(rel)), match.filed
+        if match.periodic and match.form.split("/")[0] in ("10-K", "10-Q", "20-F"):
+            revenue = None
+            if self.real(p, "facts") is None and match.q is not None:
+                span = 4 if match.form != "10-Q" else 1
+                revenue = self.series(p).duration("revenue", match.q - span + 1, match.q)
+            return self.big.get(("doc", cik, accn), lambda: Body(documents.periodic(p, match, revenue))), match.filed
+        return Body(documents.other(p, match)), match.filed
+
+    # ---- across companies --------------------------------------------------------------------
+    def daily_index(self, day: dt.date) -> Body | None:
+        if day in INDEX_FIXTURES:
+            return self.big.get(("real", INDEX_FIXTURES[day]), lambda: _read(INDEX_FIXTURES[day]))
+        if day > self.as_of or not is_business_day(day):
+            return None
+        with self._lock:
+            if self._index is None:
+                index = {}
+                for p in self.profiles:
+                    if p.cik:
+                        for f in self.filings(p):
+                            index.setdefault(f.filed, []).append((f.form, p.name.upper(), p.cik, f.accn))
+                self._index = index
+        return self.big.get(("idx", day), lambda: Body(documents.daily_index(day, self._index.get(day, []))))
+
+    def static(self, name: str, build) -> Body:
+        with self._lock:
+            if name not in self._static:
+                self._static[name] = Body(build())
+            return self._static[name]
