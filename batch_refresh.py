@@ -63,7 +63,8 @@ def main(argv=None) -> int:
         print(f"config error: {error}", file=sys.stderr)
         return 2
     if args.check_config:
-        for warning in config.warnings:
+        from stock_refresh.runner import config_warnings
+        for warning in config_warnings(config):
             print(f"config warning: {warning}", file=sys.stderr)
         print(f"config ok: {config.path}")
         return 0

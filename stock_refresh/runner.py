@@ -12,11 +12,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from data_fetcher import Sources, fetch_stock_data
-from . import store, yahoo
+from . import market_calendar, store, yahoo
 from .backup import BackupError, backup_database
 from .http import NotFound, UpstreamError, Upstreams
 from .lock import LockHeld, RunLock
 from .logs import Progress, setup_logging
+from .notify import notify_run_result
 from .plan import ALL_KINDS, stale_kinds
 from .report import RunStats, build_report, write_report
 from .symbols import SymbolListError, choose_symbols, clean_symbols, fetch_symbol_lists
@@ -63,8 +64,10 @@ def run(config, options: Options) -> int:
     try:
         setup_logging(config, options.verbose)
         yahoo.configure(yahoo.default_cache_dir(config.path.parent))
-        for warning in config.warnings:
+        for warning in config_warnings(config):
             log.warning("config: %s", warning)
+        if market_calendar.market_open_now(utcnow()):
+            log.warning("the NYSE is open now: prices fetched by this run are intraday")
         with RunLock(lock_path(config)):
             return Refresh(config, options).run()
     except LockHeld as error:
@@ -73,6 +76,16 @@ def run(config, options: Options) -> int:
         return EXIT_LOCKED
     finally:
         os.umask(old_umask)
+
+
+def config_warnings(config) -> list[str]:
+    """The loader's warnings plus a schedule that would fetch intraday prices."""
+    warnings = list(config.warnings)
+    scheduling = config.scheduling
+    if market_calendar.run_time_in_market_hours(scheduling.run_time, scheduling.timezone):
+        warnings.append(f"scheduling.run_time {scheduling.run_time} ({scheduling.timezone}) falls "
+                        "inside NYSE trading hours: prices would be intraday")
+    return warnings
 
 
 def symbol_urls(config) -> dict[str, str]:
@@ -267,6 +280,7 @@ class Refresh:
                              {k: report[k] for k in ("total_stocks", "successful", "failed", "skipped")},
                              abort_reason=abort_reason,
                              report_path=str(report_path) if report_path else None)
+        notify_run_result(self.config.notifications, report, self.config.logging.log_directory)
         log.info("run %s %s: %d ok, %d failed, %d skipped in %.1f s (exit %d)", run_id, status,
                  report["successful"], report["failed"], report["skipped"],
                  report["duration_seconds"], exit_code)

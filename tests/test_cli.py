@@ -142,3 +142,11 @@ def test_shrunken_symbol_list_is_refused(fake, tmp_path):
     report = only_report(tmp_path)
     assert report["symbol_list"]["source"] == "last_good"
     assert "shrank" in report["symbol_list"]["warning"]
+
+
+def test_run_time_inside_market_hours_is_a_config_warning(tmp_path):
+    config = write_config(tmp_path, "http://127.0.0.1:9",
+                          scheduling={"run_time": "11:00", "timezone": "America/New_York"})
+    result = run_cli("--config", config, "--check-config")
+    assert result.returncode == 0
+    assert "scheduling.run_time 11:00 (America/New_York) falls inside NYSE trading hours" in result.stderr

@@ -74,7 +74,7 @@ def parse_args(argv=None):
     ap.add_argument("--yahoo-rps", type=float, default=None, help="Yahoo requests per sliding second (default: no limit)")
     ap.add_argument("--block-seconds", type=float, default=5.0, help="EDGAR block after a violation (default 5)")
     ap.add_argument("--faults", action="append", default=[], metavar="SPEC", help="fault rules, see below")
-    ap.add_argument("--log", type=Path, default=None, help="append one JSON line per request to FILE")
+    ap.add_argument("--log", type=Path, default=None, help="append one JSON line per request to FILE: t (monotonic arrival time), host, path, status, bytes, ua, client, ms (time to answer)")
     ap.add_argument("--seed", default="1", help="generator seed; same seed and as-of give the same bytes")
     ap.add_argument("--as-of", type=dt.date.fromisoformat, default=None,
                     help="the fake's today (default: today UTC); nothing is filed after it")

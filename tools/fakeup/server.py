@@ -96,9 +96,8 @@ class Handler(BaseHTTPRequestHandler):
         path, query = split.path, split.query
         ua = self.headers.get("User-Agent") or ""
         client = self.client_address[0]
-        delay = srv.policy.latency()
-        if delay:
-            time.sleep(delay)
+        # Limits are judged on arrival, as a real server does; the latency is spent before answering.
+        self.latency = srv.policy.latency()
         fault = None
         if host is None:
             resp = text(421, f"unknown host {self.headers.get('Host')!r}; this fake serves: {', '.join(HOSTS)}\n")
@@ -155,6 +154,8 @@ class Handler(BaseHTTPRequestHandler):
         if fault and fault.action == "truncate":
             payload = payload[: len(payload) // 2]
         label = fault.action if fault else None
+        if self.latency:
+            time.sleep(self.latency)
         self._log(started, host, target, resp.status, len(payload), ua, client, label)
         self.send_response(resp.status)
         if resp.status != 304:
@@ -172,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
             self._drop(rst=False)
 
     def _log(self, started, host, target, status, size, ua, client, fault):
-        entry = {"t": round(time.monotonic(), 6), "host": host or self.headers.get("Host"), "path": target,
+        entry = {"t": round(started, 6), "host": host or self.headers.get("Host"), "path": target,
                  "status": status, "bytes": size, "ua": self.headers.get("User-Agent"), "client": client,
                  "ms": round((time.monotonic() - started) * 1000, 2)}
         if fault:
