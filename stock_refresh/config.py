@@ -1,12 +1,12 @@
 """Load and validate batch_config.json.
 
 The section dataclasses below are the schema: each field carries its JSON default, its rule and
-its description, so validation, defaults and docs/configuration.md come from one table. A bad
+its description, so validation, defaults and the README's reference come from one table. A bad
 value stops the job before it touches anything, with one line that names the key, what was
 expected and what was found, instead of a KeyError halfway through a night's run.
 
 Regenerate the reference tables after changing a field:
-    python -m stock_refresh.config docs/configuration.md
+    python -m stock_refresh.config README.md
 """
 from __future__ import annotations
 
@@ -304,10 +304,10 @@ class Notifications:
     enabled: bool = setting(False, BOOL, "Send notifications; needs at least one channel below.")
     on_failure: bool = setting(True, BOOL, "Notify when a run fails or aborts.")
     on_success: bool = setting(False, BOOL, "Notify when a run succeeds.")
-    command: str | None = setting(None, _nullable(TEXT), "Shell command to run for a "
-                                  "notification.")
-    webhook_url: str | None = setting(None, _nullable(URL), "URL to POST a notification to.")
-    email_to: str | None = setting(None, _nullable(EMAIL), "Address to notify.")
+    command: str | None = setting(None, _nullable(TEXT), "Command run with the message "
+                                  "as its last argument and in $STOCK_REFRESH_MESSAGE (no shell).")
+    webhook_url: str | None = setting(None, _nullable(URL), "URL that gets a JSON POST of the message and the run summary.")
+    email_to: str | None = setting(None, _nullable(EMAIL), "Address mailed through the local sendmail.")
 
 
 _SYMBOLS = "https://raw.githubusercontent.com/rreichel3/US-Stock-Symbols/main"
@@ -338,8 +338,8 @@ class Config:
     database: Database = section(Database, "The database and its backups.")
     error_handling: ErrorHandling = section(ErrorHandling, "Retries and the circuit breaker.")
     reporting: Reporting = section(Reporting, "The JSON run summaries.")
-    notifications: Notifications = section(Notifications, "Checked now; sending arrives "
-                                           "in a later release.")
+    notifications: Notifications = section(Notifications, "Who hears about a finished or "
+                                           "failed run.")
     sources: Sources = section(Sources, "Where the data comes from.")
     path: Path
     warnings: tuple[str, ...]
@@ -453,7 +453,7 @@ def load_config(path: str | Path) -> Config:
 
 
 def reference() -> str:
-    """The Markdown tables of docs/configuration.md, one per section."""
+    """The Markdown tables of the README's configuration reference, one per section."""
     out = ["| key | default | accepts | meaning |\n|---|---|---|---|"]
     sections = []
     for f in _keys(Config):
@@ -486,6 +486,6 @@ def with_reference(markdown: str) -> str:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m stock_refresh.config docs/configuration.md")
+        sys.exit("usage: python -m stock_refresh.config README.md")
     doc = Path(sys.argv[1])
     doc.write_text(with_reference(doc.read_text()))

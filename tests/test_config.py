@@ -256,8 +256,8 @@ def test_shipped_config_lists_every_key_with_its_default():
 
 
 def test_reference_doc_is_in_sync_with_the_schema():
-    doc = (ROOT / "docs" / "configuration.md").read_text()
-    assert with_reference(doc) == doc, "run: python -m stock_refresh.config docs/configuration.md"
+    doc = (ROOT / "README.md").read_text()
+    assert with_reference(doc) == doc, "run: python -m stock_refresh.config README.md"
 
 
 @pytest.mark.parametrize("contact", [
