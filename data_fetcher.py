@@ -58,6 +58,13 @@ def fetch_stock_data(symbol: str, sources: Sources, kinds=ALL_KINDS,
     return data
 
 
+def fetch_market_data(symbols: list[str], sources: Sources) -> list[StockData]:
+    """Nightly market data for many stocks at once; symbols Yahoo does not know are left out."""
+    quotes = sources.yahoo.quotes(symbols)
+    return [StockData(symbol=symbol, metrics=quotes[symbol], kinds={"market"})
+            for symbol in symbols if symbol in quotes]
+
+
 def fetch_edgar(data: StockData, upstreams: Upstreams, kinds, known: dict) -> bool:
     """Filings always (they tell whether anything changed); companyfacts only after a new
     filing. True when the facts were left alone because no new filing appeared."""

@@ -1,6 +1,7 @@
 """The JSON summary of a run, written even when the run aborts, with retention."""
 import json
 import os
+import resource
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ class RunStats:
     skipped: list[str] = field(default_factory=list)
     retried: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    plan: dict[str, int] = field(default_factory=dict)  # why stocks were stale -> how many
 
     def record_success(self, symbol: str) -> None:
         self.successful.append(symbol)
@@ -54,6 +56,8 @@ def build_report(stats: RunStats, ended: datetime, *, status: str, exit_code: in
         "requests": {name: u["requests"] for name, u in upstreams.items()},
         "retries": sum(u["retries"] for u in upstreams.values()),
         "rate_limit_wait_seconds": round(sum(u["rate_limit_wait_seconds"] for u in upstreams.values()), 3),
+        "stale_reasons": stats.plan,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "notes": stats.notes,
         "dry_run": dry_run,
     }

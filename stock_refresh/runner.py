@@ -8,19 +8,22 @@ import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from data_fetcher import Sources, fetch_stock_data
+from data_fetcher import Sources, fetch_market_data, fetch_stock_data
 from . import market_calendar, store, yahoo
 from .backup import BackupError, backup_database
+from .changes import IndexScan, scan_daily_indexes
 from .http import NotFound, UpstreamError, Upstreams
 from .lock import LockHeld, RunLock
 from .logs import Progress, setup_logging
+from .models import StockData
 from .notify import notify_run_result
-from .plan import ALL_KINDS, stale_kinds
+from .plan import ALL_KINDS, EDGAR_KINDS, MARKET_ONLY, plan_run
 from .report import RunStats, build_report, write_report
 from .symbols import SymbolListError, choose_symbols, clean_symbols, fetch_symbol_lists
+from .yahoo import QUOTE_BATCH
 
 log = logging.getLogger("stock_refresh")
 
@@ -116,6 +119,17 @@ def select(symbols: list[str], options: Options) -> list[str]:
     return symbols[:options.limit] if options.limit else symbols
 
 
+INDEX_CURSOR = "daily_index_through"
+
+
+def scan_changes(db, upstreams: Upstreams, force: bool, today) -> IndexScan | None:
+    """Companies that filed since the last completed run; None on a first run or `--force`."""
+    through = store.job_state(db, INDEX_CURSOR) if db else None
+    if force or not through:
+        return None
+    return scan_daily_indexes(upstreams, date.fromisoformat(through), today)
+
+
 class Refresh:
     def __init__(self, config, options: Options):
         self.config = config
@@ -125,12 +139,13 @@ class Refresh:
         self.sources = Sources.create(self.upstreams)
         self.stats = RunStats(started=utcnow())
         self.consecutive_failures = 0
+        self.plans: dict[str, frozenset] = {}
 
     def run(self) -> int:
         config = self.config
         status, exit_code, abort_reason = "completed", EXIT_OK, None
         symbol_info: dict = {}
-        db = run_id = resumed_from = None
+        db = run_id = resumed_from = scan = None
         previous_handler = signal.signal(signal.SIGTERM, self._terminate)
         try:
             if config.database.backup_before_run:
@@ -149,17 +164,19 @@ class Refresh:
             if fresh:
                 store.save_symbol_list(db, fresh, "github", self._now())
             symbols = select(symbols, self.options)
+            self.stats.total = len(symbols)
             if resumed_from:
                 symbols = self._resume(db, resumed_from, run_id, symbols)
-            self.stats.total = len(symbols)
-            log.info("refreshing %d stocks with %d workers", len(symbols),
-                     config.processing.max_workers)
-            self._refresh(db, run_id, symbols)
+            scan = scan_changes(db, self.upstreams, self.force, self.stats.started.date())
+            self._plan(db, symbols, scan)
+            self._refresh(db, run_id, [s for s in symbols if self.plans[s]])
             if config.error_handling.retry_failed_stocks:
                 self._retry_pass(db, run_id)
             if self.stats.failures and not self.stats.successful:
                 status, exit_code = "failed", EXIT_FAILED
                 abort_reason = "every stock failed"
+            else:
+                self._advance_index_cursor(db, scan)
         except (Terminated, KeyboardInterrupt) as error:
             status, exit_code = "interrupted", EXIT_FAILED
             abort_reason = str(error) or "interrupted (Ctrl-C)"
@@ -183,32 +200,70 @@ class Refresh:
     def _resume(self, db, resumed_from: int, run_id: int, symbols: list[str]) -> list[str]:
         done = store.run_done_symbols(db, resumed_from)
         store.mark_done(db, run_id, sorted(done), self._now())
-        self.stats.skipped += sorted(done & set(symbols))
+        already = sorted(done & set(symbols))
+        self.stats.skipped += already
         log.info("resuming run %d: %d stocks already done, %d to go", resumed_from,
-                 len(done & set(symbols)), len(set(symbols) - done))
-        self.stats.notes.append(f"resumed run {resumed_from}: skipped {len(done)} stocks it had finished")
+                 len(already), len(symbols) - len(already))
+        self.stats.notes.append(f"resumed run {resumed_from}: skipped {len(already)} stocks "
+                                "it had finished")
         return [s for s in symbols if s not in done]
+
+    def _plan(self, db, symbols: list[str], scan: IndexScan | None) -> None:
+        if scan:
+            self.stats.notes += scan.notes
+            if scan.ciks is not None:
+                log.info("SEC daily indexes of %d days read: %d companies filed", scan.days_read,
+                         len(scan.ciks))
+        changed = scan.ciks if scan else None
+        self.plans, reasons = plan_run(symbols, store.symbol_states(db), utcnow(), self.force,
+                                       changed)
+        for reason, count in reasons.most_common():
+            log.info("%d stocks: %s", count, reason)
+        self.stats.plan = dict(reasons.most_common())
+        self.stats.skipped += [s for s in symbols if not self.plans[s]]
+
+    def _advance_index_cursor(self, db, scan: IndexScan | None) -> None:
+        """After a completed run, the next one reads SEC's indexes from where this one stopped.
+
+        A first or forced run asked every company, so it covers everything filed before today.
+        """
+        if self.options.symbols or self.options.limit:
+            return  # a partial run has not looked at every company
+        through = scan.through if scan else self.stats.started.date() - timedelta(days=1)
+        store.set_job_state(db, INDEX_CURSOR, through.isoformat())
+
+    def _tasks(self, symbols: list[str]) -> list[list[str]]:
+        """One task per stock, except stocks that only need market data: those share one
+        Yahoo quote request per QUOTE_BATCH symbols."""
+        quote_only = [s for s in symbols if self.plans[s] == MARKET_ONLY]
+        batches = [quote_only[i:i + QUOTE_BATCH] for i in range(0, len(quote_only), QUOTE_BATCH)]
+        return batches + [[s] for s in symbols if self.plans[s] != MARKET_ONLY]
+
+    def _run_task(self, symbols: list[str]) -> list[StockData]:
+        if self.plans[symbols[0]] == MARKET_ONLY:
+            return fetch_market_data(symbols, self.sources)
+        state = {} if self.force else self.states.get(symbols[0]) or {}
+        return [fetch_stock_data(symbols[0], self.sources, self.plans[symbols[0]], state)]
 
     def _refresh(self, db, run_id: int, symbols: list[str]) -> None:
         processing = self.config.processing
-        states = store.symbol_states(db)
-        now = utcnow()
+        self.states = store.symbol_states(db)
+        log.info("refreshing %d stocks with %d workers", len(symbols), processing.max_workers)
         progress = Progress(len(symbols), log, processing.batch_size)
         window = processing.max_workers * 2
-        pending: dict[Future, str] = {}
+        pending: dict[Future, list[str]] = {}
         pool = ThreadPoolExecutor(processing.max_workers, thread_name_prefix="fetch")
+        tasks = self._tasks(symbols)
+        submitted = 0
         try:
-            for start in range(0, len(symbols), processing.batch_size):
-                for symbol in symbols[start:start + processing.batch_size]:
-                    while len(pending) >= window:
-                        self._collect(db, run_id, pending, progress)
-                    kinds, skip_reason = stale_kinds(states.get(symbol), now, self.force)
-                    if skip_reason and skip_reason not in self.stats.notes:
-                        self.stats.notes.append(skip_reason)
-                        log.info("market data skipped: %s", skip_reason)
-                    known = {} if self.force else states.get(symbol) or {}
-                    pending[pool.submit(fetch_stock_data, symbol, self.sources, kinds, known)] = symbol
-                if processing.delay_between_batches_seconds and start + processing.batch_size < len(symbols):
+            for task in tasks:
+                while len(pending) >= window:
+                    self._collect(db, run_id, pending, progress)
+                pending[pool.submit(self._run_task, task)] = task
+                submitted += len(task)
+                if (processing.delay_between_batches_seconds and submitted < len(symbols)
+                        and submitted // processing.batch_size
+                        != (submitted - len(task)) // processing.batch_size):
                     while pending:
                         self._collect(db, run_id, pending, progress)
                     time.sleep(processing.delay_between_batches_seconds)
@@ -221,30 +276,39 @@ class Refresh:
     def _collect(self, db, run_id: int, pending: dict, progress: Progress) -> None:
         done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
         for future in done:
-            symbol = pending.pop(future)
-            ok = self._save(db, run_id, symbol, future)
-            progress.advance(ok)
+            symbols = pending.pop(future)
+            try:
+                results = future.result()
+            except Exception as error:  # a stock's failure must never stop the others
+                for symbol in symbols:
+                    self._fail(db, run_id, symbol, error)
+                    progress.advance(False)
+                self._breaker(symbols[0], self.stats.failures[symbols[0]][0])
+                continue
+            for data in results:
+                self._save(db, run_id, data)
+                progress.advance(True)
+            for symbol in set(symbols) - {data.symbol for data in results}:
+                self._fail(db, run_id, symbol, NotFound(f"unknown symbol {symbol}: not in "
+                                                       "Yahoo's quote answer"))
+                progress.advance(False)
 
-    def _save(self, db, run_id: int, symbol: str, future: Future) -> bool:
-        """Save one stock's data in one transaction, or record why it failed."""
-        try:
-            data = future.result()
-        except Exception as error:  # a stock's failure must never stop the others
-            kind = getattr(error, "kind", type(error).__name__)
-            if isinstance(error, NotFound) and "unknown symbol" in str(error):
-                kind = "UnknownSymbol"
-            log.warning("%s failed: %s: %s", symbol, kind, error)
-            log.debug("%s traceback", symbol, exc_info=error)
-            self.stats.record_failure(symbol, kind, str(error))
-            store.record_failure(db, symbol, kind, str(error), self._now(), run_id)
-            self._breaker(symbol, kind)
-            return False
+    def _fail(self, db, run_id: int, symbol: str, error: Exception) -> None:
+        kind = getattr(error, "kind", type(error).__name__)
+        if isinstance(error, NotFound) and "unknown symbol" in str(error):
+            kind = "UnknownSymbol"
+        log.warning("%s failed: %s: %s", symbol, kind, error)
+        log.debug("%s traceback", symbol, exc_info=error)
+        self.stats.record_failure(symbol, kind, str(error))
+        store.record_failure(db, symbol, kind, str(error), self._now(), run_id)
+
+    def _save(self, db, run_id: int, data: StockData) -> None:
+        """Save one stock's data in one transaction."""
         for note in data.notes:
-            log.info("%s: %s", symbol, note)
+            log.info("%s: %s", data.symbol, note)
         store.save_stock(db, data, self._now(), run_id)
-        self.stats.record_success(symbol)
+        self.stats.record_success(data.symbol)
         self.consecutive_failures = 0
-        return True
 
     def _breaker(self, symbol: str, kind: str) -> None:
         handling = self.config.error_handling
@@ -287,34 +351,49 @@ class Refresh:
         return exit_code
 
 
+def estimate_requests(plans: dict[str, frozenset]) -> dict[str, int]:
+    """Rough request counts per upstream: a new stock costs submissions, companyfacts and two
+    documents; a changed one about two; a market-only one a share of a batched quote."""
+    kinds = list(plans.values())
+    edgar = sum(4 if k == ALL_KINDS else 2 for k in kinds if k & EDGAR_KINDS)
+    quote_only = sum(1 for k in kinds if k == MARKET_ONLY)
+    per_stock = sum(1 for k in kinds if k & {"profile"} or (k & {"market"} and k != MARKET_ONLY))
+    yahoo_requests = -(-quote_only // QUOTE_BATCH) + 3 * per_stock
+    return {"edgar": edgar + (1 if edgar else 0), "yahoo": yahoo_requests + (2 if yahoo_requests else 0)}
+
+
 def dry_run(config, options: Options) -> int:
     """Print what a run would do; write nothing at all (no db, no lock, no backup, no report)."""
     upstreams = Upstreams.from_config(config)
     db = store.open_readonly(config.database.path)
     last_good = store.last_good_symbol_list(db) if db else None
-    states = store.symbol_states(db) if db else {}
     try:
         symbols, info, _ = load_symbols(config, upstreams, last_good)
     except SymbolListError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     symbols = select(symbols, options)
-    now = utcnow()
     force = options.force or config.processing.force_refresh
-    plans = [stale_kinds(states.get(s), now, force)[0] for s in symbols]
-    edgar = 1 + 2 * len(symbols)
-    yahoo_requests = 2 + 3 * sum(1 for k in plans if k & {"market", "profile"})
+    scan = scan_changes(db, upstreams, force, utcnow().date())
+    plans, reasons = plan_run(symbols, store.symbol_states(db) if db else {}, utcnow(), force,
+                              scan.ciks if scan else None)
+    requests = estimate_requests(plans)
+    requests["edgar"] += scan.days_read if scan else 0
     rl = config.rate_limiting
-    seconds = max(edgar / rl.edgar_requests_per_second, yahoo_requests * rl.yfinance_delay_seconds)
+    seconds = max(requests["edgar"] / rl.edgar_requests_per_second,
+                  requests["yahoo"] * rl.yfinance_delay_seconds)
     batches = -(-len(symbols) // config.processing.batch_size)
     print(f"dry run: {len(symbols)} stocks from {info['source']} "
           f"({info['warning'] or 'list fetched fresh'})")
     print(f"first: {', '.join(symbols[:10])}")
     print(f"batches: {batches} of up to {config.processing.batch_size}, "
           f"{config.processing.max_workers} workers")
-    print(f"stale: {sum(1 for k in plans if k == ALL_KINDS)} never refreshed or forced, "
-          f"{sum(1 for k in plans if 'market' in k)} need market data")
-    print(f"estimated requests: EDGAR up to {edgar}, Yahoo about {yahoo_requests}")
+    if scan:
+        print(f"SEC daily indexes read through {scan.through}: " + (
+            f"{len(scan.ciks)} companies filed" if scan.ciks is not None else "; ".join(scan.notes)))
+    for reason, count in reasons.most_common():
+        print(f"stale: {count} stocks: {reason}")
+    print(f"estimated requests: EDGAR about {requests['edgar']}, Yahoo about {requests['yahoo']}")
     print(f"estimated time: {seconds / 60:.1f} min at the configured rate limits")
     print("nothing was written")
     return EXIT_OK

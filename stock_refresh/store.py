@@ -188,6 +188,10 @@ JOB_TABLES = (
         PRIMARY KEY (run_id, symbol)
     )""",
     "CREATE INDEX IF NOT EXISTS idx_refresh_runs_status ON refresh_runs (status, id)",
+    """CREATE TABLE IF NOT EXISTS job_state (
+        key TEXT PRIMARY KEY NOT NULL,
+        value TEXT
+    )""",
 )
 
 
@@ -246,7 +250,7 @@ def _migration_1_screener_tables(db: sqlite_utils.Database) -> None:
 
 
 def _migration_2_job_tables(db: sqlite_utils.Database) -> None:
-    """Symbol lists, per-symbol state, runs and per-run progress (resume)."""
+    """Symbol lists, per-symbol state, runs, per-run progress (resume) and the job's cursors."""
     for sql in JOB_TABLES:
         db.execute(sql)
 
@@ -654,3 +658,15 @@ def mark_run_interrupted(db: sqlite_utils.Database, run_id: int, now: str) -> No
             "finished_at = ? WHERE id = ? AND status = 'running'",
             [now, run_id],
         )
+
+
+def job_state(db: sqlite_utils.Database, key: str) -> str | None:
+    """A job-wide cursor, such as the last day whose SEC daily index was read."""
+    row = db.execute("SELECT value FROM job_state WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_job_state(db: sqlite_utils.Database, key: str, value: str) -> None:
+    with _transaction(db):
+        db.execute("INSERT INTO job_state (key, value) VALUES (?, ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])

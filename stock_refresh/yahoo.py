@@ -13,12 +13,16 @@ from pathlib import Path
 
 import yfinance as yf
 from curl_cffi.requests.exceptions import HTTPError, RequestException
+from yfinance.data import YfData
 from yfinance.exceptions import YFException, YFRateLimitError
 
-from .http import NotFound, RateLimited, Transient, Upstreams
+from .http import Malformed, NotFound, RateLimited, Transient, Upstreams
 from .xbrl import debt_to_equity, fiscal_year
 
 log = logging.getLogger(__name__)
+
+QUOTE_URL = "https://query1.finance.yahoo.com/v7/finance/quote"
+QUOTE_BATCH = 50
 
 # yfinance statement row -> our earnings_history column
 INCOME = {"TotalRevenue": "revenue", "NetIncome": "net_income",
@@ -65,7 +69,7 @@ class Yahoo:
         for attempt in self._upstreams.retrying("yahoo"):
             with attempt:
                 try:
-                    return fn(yf.Ticker(symbol, session=self._session))
+                    return fn()
                 except YFRateLimitError:
                     raise RateLimited(f"Yahoo {what} for {symbol}: 429 Too Many Requests", 429) from None
                 except HTTPError as error:
@@ -79,9 +83,12 @@ class Yahoo:
                     raise Transient(f"Yahoo {what} for {symbol}: {error}") from None
         raise AssertionError("unreachable")
 
+    def _ticker(self, symbol: str) -> yf.Ticker:
+        return yf.Ticker(symbol, session=self._session)
+
     def snapshot(self, symbol: str) -> tuple[dict, dict]:
         """(profile, metrics) from `Ticker.info`."""
-        info = self._call(symbol, "info", lambda t: t.info)
+        info = self._call(symbol, "info", lambda: self._ticker(symbol).info)
         if not info or not (info.get("quoteType") or info.get("symbol") or info.get("longName")):
             raise NotFound(f"Yahoo info for {symbol}: unknown symbol (empty answer)")
         return profile_from_info(info), metrics_from_info(info)
@@ -93,8 +100,27 @@ class Yahoo:
             for name, getter in (("income", "get_income_stmt"), ("balance", "get_balance_sheet"),
                                  ("cashflow", "get_cash_flow")):
                 frames[name, freq] = self._call(
-                    symbol, f"{freq} {name}", lambda t, g=getter, f=freq: getattr(t, g)(freq=f))
+                    symbol, f"{freq} {name}",
+                    lambda g=getter, f=freq: getattr(self._ticker(symbol), g)(freq=f))
         return statement_rows(frames)
+
+    def quotes(self, symbols: list[str]) -> dict[str, dict]:
+        """Market data of up to QUOTE_BATCH symbols in one request, keyed by symbol.
+
+        Yahoo's v7 quote takes a list of symbols; yfinance only ever sends one, so this goes
+        through yfinance's request object (its cookie and crumb) rather than `Ticker`.
+        """
+        label = f"{symbols[0]}..{symbols[-1]}"
+        params = {"symbols": ",".join(symbols), "formatted": "false", "lang": "en-US",
+                  "region": "US"}
+        answer = self._call(label, "quote", lambda: YfData(session=self._session).get_raw_json(
+            QUOTE_URL, params=params, timeout=self._upstreams.timeout))
+        try:
+            results = answer["quoteResponse"]["result"]
+            return {item["symbol"]: metrics_from_info(item) for item in results
+                    if item.get("symbol") in symbols}
+        except (KeyError, TypeError):
+            raise Malformed(f"Yahoo quote for {label}: no quoteResponse.result list") from None
 
 
 def profile_from_info(info: dict) -> dict:

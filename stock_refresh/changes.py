@@ -1,0 +1,75 @@
+"""Which companies filed a report since the last run, from SEC's daily form index.
+
+data.sec.gov answers no conditional requests, so asking each company's submissions whether
+anything changed costs one request per company per night. The daily form index lists every
+filing of a day in one file: a handful of requests a week tell which companies need their
+filings and facts fetched again. When an index that should exist cannot be read, the scan says
+"unknown" and the run falls back to asking every company.
+"""
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from .http import NotFound, UpstreamError, Upstreams
+
+log = logging.getLogger(__name__)
+
+INDEX_URL = ("https://www.sec.gov/Archives/edgar/daily-index/{day:%Y}/QTR{quarter}/"
+             "form.{day:%Y%m%d}.idx")
+PERIODIC_FORMS = {"10-K", "10-Q", "20-F", "40-F", "10-KT", "10-QT"}
+# A weekday index still missing this many days later was a holiday, not a late upload.
+MISSING_MEANS_HOLIDAY_AFTER = timedelta(days=3)
+FORM_COLUMN = 12
+
+
+@dataclass
+class IndexScan:
+    """`ciks` is None when the scan could not tell (then every company is asked)."""
+
+    ciks: set[int] | None
+    through: date
+    days_read: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def index_url(day: date) -> str:
+    return INDEX_URL.format(day=day, quarter=(day.month - 1) // 3 + 1)
+
+
+def periodic_filers(text: str) -> set[int]:
+    """CIKs with a 10-K, 10-Q, 20-F or 40-F (or amendment) in a `form.YYYYMMDD.idx` file."""
+    ciks = set()
+    body = text.split("\n-----", 1)[-1] if "\n-----" in text else ""
+    for line in body.splitlines()[1:]:
+        form = line[:FORM_COLUMN].strip().removesuffix("/A")
+        parts = line[FORM_COLUMN:].split()
+        if form in PERIODIC_FORMS and len(parts) >= 3 and parts[-3].isdigit():
+            ciks.add(int(parts[-3]))
+    return ciks
+
+
+def scan_daily_indexes(upstreams: Upstreams, through: date, today: date) -> IndexScan:
+    """Read the indexes of the days after `through` up to `today`."""
+    scan = IndexScan(ciks=set(), through=through)
+    day = through + timedelta(days=1)
+    while day <= today:
+        if day.weekday() < 5:
+            try:
+                scan.ciks |= periodic_filers(upstreams.get(index_url(day)).text)
+                scan.days_read += 1
+            except NotFound:
+                if day == today:
+                    break  # published in the evening; tomorrow's run reads it
+                if today - day <= MISSING_MEANS_HOLIDAY_AFTER:
+                    scan.notes.append(f"SEC daily index for {day} is missing; "
+                                      "asking every company instead")
+                    scan.ciks = None
+                    return scan
+            except UpstreamError as error:
+                scan.notes.append(f"SEC daily index for {day} unreadable ({error}); "
+                                  "asking every company instead")
+                scan.ciks = None
+                return scan
+        scan.through = day
+        day += timedelta(days=1)
+    return scan

@@ -1,0 +1,158 @@
+"""Only what changed: staleness rules on fixed clocks, an ordinary night against the fake, the
+same database whatever the number of workers, and resume after kill -9."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from stock_refresh.plan import ALL_KINDS, EDGAR_KINDS, stale_kinds
+from tests.conftest import only_report, query, run_cli, write_config
+from tests.paths import ROOT
+from tests.test_refresh_e2e import data_snapshot
+from tests.upstream import FakeUpstream
+
+UTC = timezone.utc
+# Tuesday 2026-11-24 22:00 UTC: the NYSE closed at 21:00 UTC (16:00 ET) that day.
+TUESDAY_NIGHT = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)
+SUNDAY = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
+
+
+def state(**overrides) -> dict:
+    fresh = "2026-11-24T07:00:00+00:00"
+    row = {"symbol": "AAPL", "cik": 320193, "last_success": fresh, "attempts": 0,
+           "market_refreshed_at": fresh, "profile_refreshed_at": fresh,
+           "filings_refreshed_at": fresh}
+    return {**row, **overrides}
+
+
+def test_new_failed_and_forced_stocks_get_everything():
+    assert stale_kinds(None, TUESDAY_NIGHT, False)[0] == ALL_KINDS
+    assert stale_kinds(state(attempts=2), TUESDAY_NIGHT, False, set()) == (ALL_KINDS, "last attempt failed")
+    assert stale_kinds(state(), TUESDAY_NIGHT, True, set())[0] == ALL_KINDS
+
+
+def test_market_data_after_a_closed_session_only():
+    kinds, reason = stale_kinds(state(), TUESDAY_NIGHT, False, set())
+    assert kinds == {"market"} and reason == "market session closed"
+    weekend = state(market_refreshed_at="2026-11-28T07:00:00+00:00")
+    kinds, reason = stale_kinds(weekend, SUNDAY, False, set())
+    assert kinds == set() and "nothing stale" in reason and "weekend" in reason
+
+
+def test_a_yahoo_only_stock_is_looked_for_at_sec_weekly():
+    yahoo_only = state(cik=None, filings_refreshed_at=None)
+    assert stale_kinds(yahoo_only, TUESDAY_NIGHT, False, None)[0] == {"market"}
+    old = {**yahoo_only, "profile_refreshed_at": "2026-11-10T07:00:00+00:00"}
+    assert stale_kinds(old, TUESDAY_NIGHT, False, set())[0] == ALL_KINDS
+
+
+def test_profile_weekly_and_filings_when_sec_shows_a_new_one():
+    old_profile = state(profile_refreshed_at="2026-11-16T07:00:00+00:00")
+    assert "profile" in stale_kinds(old_profile, TUESDAY_NIGHT, False, set())[0]
+    assert stale_kinds(state(), TUESDAY_NIGHT, False, {320193})[0] == EDGAR_KINDS | {"market"}
+    assert stale_kinds(state(), TUESDAY_NIGHT, False, {789019})[0] == {"market"}
+    kinds, reason = stale_kinds(state(), TUESDAY_NIGHT, False, None)
+    assert kinds == EDGAR_KINDS | {"market"} and "SEC changes unknown" in reason
+
+
+def last_weekday_before(day: date) -> date:
+    day -= timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def test_an_ordinary_night_fetches_only_what_changed(tmp_path):
+    today = datetime.now(UTC).date()
+    filed_day = last_weekday_before(today)
+    cold_day = last_weekday_before(filed_day)
+    with FakeUpstream(companies=30, as_of=cold_day.isoformat()) as fake:
+        config = write_config(tmp_path, fake.url)
+        assert run_cli("--config", config).returncode == 0
+    cold = only_report(tmp_path)
+    db = tmp_path / "stocks.db"
+    with sqlite3.connect(db) as conn:  # a night passes: yesterday's data, yesterday's cursor
+        conn.execute("UPDATE symbol_state SET market_refreshed_at = ?",
+                     [(datetime.combine(cold_day, datetime.min.time(), UTC)).isoformat()])
+        conn.execute("UPDATE job_state SET value = ? WHERE key = 'daily_index_through'",
+                     [cold_day.isoformat()])
+    with FakeUpstream(companies=30, as_of=filed_day.isoformat(),
+                      extra_args=["--new-filings", "0.2"]) as fake:
+        config = write_config(tmp_path, fake.url)
+        result = run_cli("--config", config)
+        night = fake.requests()
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = only_report(tmp_path)
+    facts = {r["path"] for r in night if "/companyfacts/" in r["path"]}
+    filers = {int(p.split("CIK")[1][:10]) for p in facts}
+    assert filers and all(cik >= 9000000 for cik in filers)  # only synthetic companies filed
+    edgar = [r for r in night if r["host"] in ("www.sec.gov", "data.sec.gov")]
+    assert len(edgar) <= 4 * len(filers) + 5
+    assert report["requests"]["edgar"] <= 0.25 * cold["requests"]["edgar"]
+    batched = [r for r in night if "/v7/finance/quote?symbols=AAPL%2C" in r["path"]]
+    summaries = [r for r in night if "/quoteSummary/" in r["path"]]
+    assert len(batched) == 1 and len(summaries) == len(filers)
+    new_10q = query(db, "SELECT count(*) AS n FROM sec_filings WHERE filing_date = ?",
+                    filed_day.isoformat())[0]["n"]
+    assert new_10q == len(filers)
+    cursor = query(db, "SELECT value FROM job_state WHERE key='daily_index_through'")[0]["value"]
+    assert cursor >= filed_day.isoformat()
+
+
+def test_the_database_is_the_same_with_one_worker_or_eight(fake, tmp_path):
+    snapshots = []
+    for workers in (1, 8):
+        folder = tmp_path / f"w{workers}"
+        config = write_config(folder, fake.url, processing={"max_workers": workers})
+        assert run_cli("--config", config).returncode == 0
+        snapshots.append(data_snapshot(folder / "stocks.db"))
+    assert snapshots[0] == snapshots[1]
+    assert len(snapshots[0]["earnings_history"]) > 500
+
+
+def test_kill_minus_nine_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
+    with FakeUpstream(companies=20, latency_ms=60) as fake:
+        config = write_config(tmp_path, fake.url, processing={"max_workers": 2})
+        env = {k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}
+        job = subprocess.Popen([sys.executable, str(ROOT / "batch_refresh.py"), "--config",
+                                str(config)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        db = tmp_path / "stocks.db"
+        deadline = time.monotonic() + 120
+        while True:
+            assert time.monotonic() < deadline and job.poll() is None
+            try:
+                done = query(db, "SELECT count(*) AS n FROM run_progress WHERE status='done'")[0]["n"]
+            except sqlite3.OperationalError:
+                done = 0
+            if done >= 10:
+                break
+            time.sleep(0.05)
+        job.send_signal(signal.SIGKILL)
+        job.wait()
+        mark = len(fake.requests())
+        first_done = {r["symbol"] for r in query(db, "SELECT symbol FROM run_progress "
+                                                      "WHERE run_id = 1 AND status = 'done'")}
+        result = run_cli("--config", config)
+        second = fake.requests()[mark:]
+    assert result.returncode == 0, result.stderr[-2000:]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    report = only_report(tmp_path)
+    assert report["resumed_from_run"] == 1 and report["skipped"] >= len(first_done) >= 10
+    assert report["failed"] == 0
+    assert report["successful"] + report["skipped"] == report["total_stocks"]
+    ciks = {r["symbol"]: r["cik"] for r in query(db, "SELECT symbol, cik FROM stocks")}
+    refetched = Counter(int(r["path"].split("CIK")[1][:10]) for r in second
+                        if "/companyfacts/" in r["path"])
+    assert not [s for s in first_done if ciks.get(s) in refetched]  # nothing done twice
+    stocks = {r["symbol"] for r in query(db, "SELECT symbol FROM stocks")}
+    assert len(stocks) == report["total_stocks"]  # nothing lost
+    runs = query(db, "SELECT id, status FROM refresh_runs ORDER BY id")
+    assert [r["status"] for r in runs] == ["aborted", "completed"]
