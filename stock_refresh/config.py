@@ -255,6 +255,11 @@ class RateLimiting:
                                             "traffic pauses this long.")
     request_timeout_seconds: float = setting(30, number(0, above=True), "Timeout of every HTTP "
                                              "request (connect and read).")
+    edgar_shared_limiter_file: Path | None = setting(
+        None, _nullable(PATH), "A file that holds the EDGAR limiter's window, so that other "
+        "programs on this machine using the same file (see the README) and this job together "
+        "stay under `edgar_requests_per_second`. null: the limit is this process's alone.",
+        path=True)
 
 
 @dataclass(frozen=True)
@@ -412,7 +417,7 @@ class _Loader:
             value = rule.check(raw)
         except _Invalid as e:
             raise self.fail(key, e.expected or rule.expected, found) from None
-        if f.metadata["path"]:
+        if f.metadata["path"] and value is not None:
             return Path(os.path.normpath(self.base / Path(value).expanduser()))
         return value
 

@@ -18,7 +18,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity import wait_random_exponential
 
-from .limiter import SlidingWindowLimiter, limiter_for_rate
+from .limiter import SharedSlidingWindowLimiter, SlidingWindowLimiter, limiter_for_rate
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +99,17 @@ class Upstreams:
 
     def __init__(self, *, sec_contact: str, edgar_requests_per_second: float,
                  yahoo_delay_seconds: float, timeout: float, retries: int,
-                 edgar_cooldown: float, override: str | None = None, pool_size: int = 16):
+                 edgar_cooldown: float, override: str | None = None, pool_size: int = 16,
+                 edgar_limiter_file=None):
         self.override = override.rstrip("/") if override else None
         self.timeout = timeout
         self.retries = retries
         self.edgar_cooldown = edgar_cooldown
         self.sec_contact = sec_contact
-        self.limiters: dict[str, SlidingWindowLimiter | None] = {
+        self.limiters: dict[str, SlidingWindowLimiter | SharedSlidingWindowLimiter | None] = {
             "github": None,
-            "edgar": limiter_for_rate(edgar_requests_per_second),
+            "edgar": (SharedSlidingWindowLimiter(edgar_limiter_file, int(edgar_requests_per_second))
+                      if edgar_limiter_file else limiter_for_rate(edgar_requests_per_second)),
             "yahoo": limiter_for_rate(1.0 / yahoo_delay_seconds) if yahoo_delay_seconds > 0 else None,
         }
         self.stats = {name: Counter() for name in ("github", "edgar", "yahoo")}
@@ -128,7 +130,8 @@ class Upstreams:
                    retries=config.error_handling.max_retries_per_stock,
                    edgar_cooldown=rl.edgar_cooldown_seconds,
                    override=src.upstream_override,
-                   pool_size=config.processing.max_workers + 4)
+                   pool_size=config.processing.max_workers + 4,
+                   edgar_limiter_file=rl.edgar_shared_limiter_file)
 
     def count(self, upstream: str, key: str, amount: float = 1) -> None:
         with self._lock:

@@ -150,3 +150,13 @@ def test_run_time_inside_market_hours_is_a_config_warning(tmp_path):
     result = run_cli("--config", config, "--check-config")
     assert result.returncode == 0
     assert "scheduling.run_time 11:00 (America/New_York) falls inside NYSE trading hours" in result.stderr
+
+
+def test_the_edgar_limiter_can_live_in_a_shared_file(fake, tmp_path):
+    config = write_config(tmp_path, fake.url,
+                          rate_limiting={"edgar_shared_limiter_file": "edgar-limiter.sqlite"})
+    result = run_cli("--config", config, "--symbols", "AAPL,MSFT")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert only_report(tmp_path)["requests"]["edgar"] >= 5
+    with sqlite3.connect(tmp_path / "edgar-limiter.sqlite") as conn:
+        assert conn.execute("SELECT count(*) FROM sent").fetchone()[0] >= 1

@@ -67,3 +67,27 @@ def test_fractional_rates_become_one_request_per_interval():
     slow = limiter_for_rate(0.5)
     assert (slow.max_requests, round(slow.window - 0.05, 6)) == (1, 2.0)
     assert limiter_for_rate(9.5).max_requests == 9
+
+
+def test_processes_sharing_a_limiter_file_stay_under_the_rate_together(tmp_path):
+    """Two processes (the batch and, say, a web app) share one SEC budget through the file."""
+    import subprocess
+    import sys
+
+    from tests.paths import ROOT
+
+    script = (
+        "import sys, time\n"
+        "from stock_refresh.limiter import SharedSlidingWindowLimiter\n"
+        "limiter = SharedSlidingWindowLimiter(sys.argv[1], 10)\n"
+        "for _ in range(15):\n"
+        "    limiter.acquire()\n"
+        "    print(time.time(), flush=True)\n"
+    )
+    path = tmp_path / "edgar-limiter.sqlite"
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    times = [float(line) for proc in procs for line in proc.communicate(timeout=60)[0].split()]
+    assert len(times) == 30
+    assert max_in_window(times, 1.0) <= 10
+    assert max(times) - min(times) >= 1.9  # 30 requests at 10/s need at least two more windows
