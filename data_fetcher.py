@@ -53,7 +53,7 @@ def fetch_stock_data(symbol: str, sources: Sources, kinds=ALL_KINDS,
         fetch_yahoo(data, sources.yahoo, kinds, need_statements)
     data.profile["cik"] = data.cik
     latest_d_e = latest_debt_to_equity(data.earnings)
-    if latest_d_e is not None and "market" in data.kinds:
+    if latest_d_e is not None and "fundamentals" in data.kinds:
         data.metrics["debt_to_equity"] = latest_d_e
     return data
 
