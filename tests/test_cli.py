@@ -160,3 +160,25 @@ def test_the_edgar_limiter_can_live_in_a_shared_file(fake, tmp_path):
     assert only_report(tmp_path)["requests"]["edgar"] >= 5
     with sqlite3.connect(tmp_path / "edgar-limiter.sqlite") as conn:
         assert conn.execute("SELECT count(*) FROM sent").fetchone()[0] >= 1
+
+
+def test_a_full_disk_aborts_cleanly_and_loses_no_data(fake, tmp_path):
+    """The file-size limit stands in for a full disk: writes past 1 MB fail with EFBIG."""
+    import resource
+    import signal
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+    config = write_config(tmp_path, fake.url, database={"backup_before_run": False})
+    result = run_cli("--config", config, preexec_fn=small_disk)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    report = only_report(tmp_path)
+    assert report["status"] == "aborted" and "database error" in report["abort_reason"]
+    with sqlite3.connect(tmp_path / "stocks.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        saved = {r[0] for r in conn.execute("SELECT symbol FROM symbol_state WHERE last_success IS NOT NULL")}
+        stocks = {r[0] for r in conn.execute("SELECT symbol FROM stocks")}
+    assert stocks == saved  # every stock in the tables was saved whole
