@@ -185,8 +185,10 @@ class Refresh:
             status, exit_code, abort_reason = "aborted", EXIT_FAILED, str(error)
             log.error("run aborted: %s", error)
         except sqlite3.OperationalError as error:
-            status, exit_code, abort_reason = "aborted", EXIT_FAILED, f"database error: {error}"
-            log.error("run aborted: database error: %s", error)
+            abort_reason = (f"database error on {config.database.path}: {error} "
+                            "(is the disk full or the file unwritable?)")
+            status, exit_code = "aborted", EXIT_FAILED
+            log.error("run aborted: %s", abort_reason)
         finally:
             signal.signal(signal.SIGTERM, previous_handler)
         return self._finish(db, run_id, resumed_from, status, exit_code, abort_reason, symbol_info)
