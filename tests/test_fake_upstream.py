@@ -1,17 +1,24 @@
 """The fake upstream itself: real payloads byte-exact, generated shapes, limits, faults, determinism,
 and the real yfinance 1.7 parsing its Yahoo answers."""
+import datetime as dt
 import gzip
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
 
-from tests.paths import FIXTURES
-from tests.upstream import BlockedURL, FakeUpstream, loopback_session, loopback_url
+from tests.paths import FIXTURES, ROOT
+from tests.upstream import SCRIPT, BlockedURL, FakeUpstream, loopback_session, loopback_url
+
+sys.path.insert(0, str(ROOT / "tools"))
+from fakeup.disk import DiskCache  # noqa: E402
 
 UA = {"User-Agent": "Jane Doe jane.doe@corp.com"}
 AS_OF = "2026-11-25"   # a Wednesday
@@ -313,6 +320,198 @@ def test_loopback_url_rewrite_refuses_other_hosts():
         "http://query2.finance.yahoo.com.localhost:5/v8/finance/chart/X?a=1"
     with pytest.raises(BlockedURL):
         loopback_url("https://markets.businessinsider.com/ajax", 5)
+
+
+# ---- Yahoo v7 quote with many symbols ---------------------------------------------------------
+def test_v7_quote_answers_sixty_symbols_in_one_request():
+    with FakeUpstream(companies=70, as_of=AS_OF) as f:
+        wanted = [f"SYX{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(44)] + \
+                 ["AAPL", "MSFT", "BRK-B", "EMA", "LPA", "NA"] + [f"SYX{chr(65 + i)}" for i in range(10)]
+        asked = wanted[:30] + ["NOPE", "ABR^D"] + wanted[30:] + ["ZZZZZZ"]
+        r = get(f, "query1.finance.yahoo.com", "/v7/finance/quote?symbols=" + ",".join(asked))
+        body = r.json()["quoteResponse"]
+        assert r.status_code == 200 and body["error"] is None and len(wanted) == 60
+        assert [q["symbol"] for q in body["result"]] == wanted
+        for q in body["result"]:
+            assert q["quoteType"] == "EQUITY" and q["regularMarketPrice"] > 0 and q["marketCap"] > 0
+            assert {"shortName", "longName", "exchange", "fullExchangeName", "currency",
+                    "sharesOutstanding", "regularMarketTime"} <= set(q)
+        aapl = next(q for q in body["result"] if q["symbol"] == "AAPL")
+        assert aapl["longName"] == "Apple Inc." and aapl["exchange"] == "NMS"
+
+
+# ---- the disk cache -----------------------------------------------------------------------------
+CACHED = [("data.sec.gov", "/api/xbrl/companyfacts/CIK0009000001.json"),
+          ("data.sec.gov", "/api/xbrl/companyfacts/CIK0001067983.json"),
+          ("data.sec.gov", "/submissions/CIK0009000007.json"),
+          ("data.sec.gov", "/submissions/CIK0009000007-submissions-001.json"),
+          ("www.sec.gov", "/Archives/edgar/daily-index/2026/QTR4/form.20261124.idx")]
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder): (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()}
+
+
+def _cached_answers(f) -> list:
+    out = []
+    for host, path in CACHED + [("www.sec.gov", _newest_10k(f))]:
+        plain = get(f, host, path, {"Accept-Encoding": "identity"})
+        zipped = get(f, host, path, {"Accept-Encoding": "gzip"}, stream=True)
+        wire = zipped.raw.read(decode_content=False)
+        assert plain.status_code == zipped.status_code == 200
+        assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(wire) == plain.content
+        out.append((plain.content, wire, plain.headers.get("ETag"), plain.headers["Content-Length"]))
+    return out
+
+
+def _newest_10k(f) -> str:
+    recent = get(f, "data.sec.gov", "/submissions/CIK0009000000.json").json()["filings"]["recent"]
+    i = recent["form"].index("10-K")
+    accn = recent["accessionNumber"][i].replace("-", "")
+    return f"/Archives/edgar/data/9000000/{accn}/{recent['primaryDocument'][i]}"
+
+
+def test_cache_cold_and_warm_give_the_bytes_of_no_cache(tmp_path):
+    args = ["--cache-dir", str(tmp_path)]
+    with FakeUpstream(companies=8, as_of=AS_OF, seed=5) as f:
+        plain = _cached_answers(f)
+    with FakeUpstream(companies=8, as_of=AS_OF, seed=5, extra_args=args) as f:
+        cold = _cached_answers(f)
+    before = _snapshot(tmp_path)
+    assert len(before) >= len(CACHED) + 1
+    with FakeUpstream(companies=8, as_of=AS_OF, seed=5, extra_args=args) as f:
+        warm = _cached_answers(f)
+        assert get(f, "data.sec.gov", CACHED[0][1], {"Accept-Encoding": "gzip"}).json()["cik"] == 9000001
+        head = requests.head(f.url + CACHED[0][1], timeout=10,
+                             headers={**UA, "Host": "data.sec.gov", "Accept-Encoding": "identity"})
+        assert head.status_code == 200 and int(head.headers["Content-Length"]) == len(plain[0][0])
+        assert head.content == b"" and "Content-Encoding" not in head.headers
+    assert [a[0] for a in plain] == [a[0] for a in cold] == [a[0] for a in warm]
+    assert cold == warm
+    assert _snapshot(tmp_path) == before             # the second fake generated and wrote nothing
+
+
+def test_warm_fills_the_cache_for_every_company(tmp_path):
+    run = subprocess.run([sys.executable, str(SCRIPT), "--warm", "--companies", "6", "--as-of", AS_OF,
+                          "--seed", "4", "--cache-dir", str(tmp_path), "--processes", "2"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("warmed 15 companies in ")
+    (key,) = [d for d in tmp_path.iterdir() if d.is_dir()]
+    names = {p.name for p in key.iterdir()}
+    assert {f"facts-{9000000 + i}" for i in range(6)} | {f"subs-{9000000 + i}" for i in range(6)} <= names
+    assert "page-CIK0009000007-submissions-001.json" not in names          # SYXH is company 7, not warmed
+    assert any(n.startswith("doc-9000000-") for n in names) and "index-c6-n0.0.json" in names
+    assert not any(n.startswith(".tmp-") for n in names)
+    assert json.loads((key / "key.json").read_text())["seed"] == "4"
+    before = _snapshot(tmp_path)
+    with FakeUpstream(companies=6, as_of=AS_OF, seed=4, extra_args=["--cache-dir", str(tmp_path)]) as f:
+        for i in range(6):
+            assert get(f, "data.sec.gov", f"/api/xbrl/companyfacts/CIK{9000000 + i:010d}.json").status_code == 200
+            assert get(f, "data.sec.gov", f"/submissions/CIK{9000000 + i:010d}.json").status_code == 200
+        assert get(f, "www.sec.gov", _newest_10k(f)).status_code == 200
+    assert _snapshot(tmp_path) == before
+    again = subprocess.run([sys.executable, str(SCRIPT), "--warm", "--companies", "6", "--as-of", AS_OF,
+                            "--seed", "4", "--cache-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and _snapshot(tmp_path) == before
+
+
+def test_cache_key_separates_seed_as_of_and_generator(tmp_path):
+    day = dt.date(2026, 11, 25)
+    base = DiskCache(tmp_path, "1", day).dir
+    assert DiskCache(tmp_path, "1", day).dir == base
+    others = {DiskCache(tmp_path, "2", day).dir, DiskCache(tmp_path, "1", day + dt.timedelta(days=1)).dir,
+              DiskCache(tmp_path, "1", day, version="another generator").dir}
+    assert base not in others and len(others) == 3
+
+
+def test_new_filings_runs_share_a_cache_without_mixing(tmp_path):
+    args = ["--cache-dir", str(tmp_path)]
+    with FakeUpstream(companies=40, as_of=AS_OF, extra_args=args + ["--new-filings", "0.2"]) as f:
+        idx = get(f, "www.sec.gov", "/Archives/edgar/daily-index/2026/QTR4/form.20261125.idx").text.splitlines()[10:]
+        cik = int(idx[0][74:86])
+        path = f"/api/xbrl/companyfacts/CIK{cik:010d}.json"
+        newer = get(f, "data.sec.gov", path).content
+        newer_subs = get(f, "data.sec.gov", f"/submissions/CIK{cik:010d}.json").json()
+    accn = newer_subs["filings"]["recent"]["accessionNumber"][0]
+    with FakeUpstream(companies=40, as_of=AS_OF, extra_args=args) as f:
+        older = get(f, "data.sec.gov", path).content
+        assert get(f, "data.sec.gov", f"/submissions/CIK{cik:010d}.json").json()["filings"]["recent"][
+            "accessionNumber"][0] != accn
+        none = get(f, "www.sec.gov", "/Archives/edgar/daily-index/2026/QTR4/form.20261125.idx")
+        assert none.text.splitlines()[10:] == []
+    assert accn.encode() in newer and accn.encode() not in older
+    with FakeUpstream(companies=40, as_of=AS_OF, extra_args=args + ["--new-filings", "0.2"]) as f:
+        assert get(f, "data.sec.gov", path).content == newer
+
+
+def test_torn_cache_file_is_rebuilt(tmp_path):
+    args = ["--cache-dir", str(tmp_path)]
+    path = "/api/xbrl/companyfacts/CIK0009000002.json"
+    with FakeUpstream(companies=3, as_of=AS_OF, extra_args=args) as f:
+        good = get(f, "data.sec.gov", path).content
+    (cached,) = tmp_path.glob("*/facts-9000002")
+    data = cached.read_bytes()
+    cached.write_bytes(data[: len(data) // 2])
+    with FakeUpstream(companies=3, as_of=AS_OF, extra_args=args) as f:
+        assert get(f, "data.sec.gov", path).content == good
+    assert cached.read_bytes() == data
+
+
+WRITER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from fakeup.disk import DiskCache
+import datetime as dt
+cache = DiskCache(Path(sys.argv[2]), "1", dt.date(2026, 11, 25))
+body = sys.argv[3].encode() * (1 << 20)
+print("ready", flush=True)
+while True:
+    cache.write_bytes("shared", body)
+"""
+
+
+def test_cache_writes_are_atomic_under_concurrent_and_killed_writers(tmp_path):
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(ROOT / "tools"), str(tmp_path), letter],
+                                stdout=subprocess.PIPE, text=True) for letter in "ab"]
+    try:
+        for w in writers:
+            assert w.stdout.readline() == "ready\n"
+        (folder,) = [d for d in tmp_path.iterdir() if d.is_dir()]
+        whole = {b"a" * (1 << 20), b"b" * (1 << 20)}
+        seen = set()
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            try:
+                data = (folder / "shared").read_bytes()
+            except FileNotFoundError:
+                continue
+            assert data in whole
+            seen.add(data[:1])
+        writers[0].kill()
+        writers[0].wait()
+        for _ in range(50):
+            assert (folder / "shared").read_bytes() in whole
+    finally:
+        for w in writers:
+            w.kill()
+            w.wait()
+            w.stdout.close()
+    assert seen == {b"a", b"b"}
+    assert (folder / "shared").read_bytes() in whole
+    cache = DiskCache(tmp_path, "1", dt.date(2026, 11, 25))
+    leftovers = list(folder.glob(".tmp-*"))
+    for p in leftovers:
+        os.utime(p, (0, 0))
+    assert cache.sweep_temporaries() == len(leftovers) and not list(folder.glob(".tmp-*"))
+
+
+def test_cli_needs_port_to_serve_and_cache_dir_to_warm():
+    serve = subprocess.run([sys.executable, str(SCRIPT), "--companies", "1"], capture_output=True, text=True)
+    assert serve.returncode == 2 and "--port" in serve.stderr
+    warm = subprocess.run([sys.executable, str(SCRIPT), "--warm", "--companies", "1"], capture_output=True, text=True)
+    assert warm.returncode == 2 and "--cache-dir" in warm.stderr
 
 
 # ---- the real yfinance against the fake -------------------------------------------------------

@@ -4,6 +4,9 @@
     python3 tools/fake_upstream.py --port PORT --companies N [--latency-ms MS] [--edgar-rps R]
                                   [--yahoo-rps R] [--faults SPEC] [--log FILE] [--seed S]
                                   [--block-seconds S] [--as-of YYYY-MM-DD] [--new-filings FRACTION]
+                                  [--cache-dir DIR]
+    python3 tools/fake_upstream.py --warm --companies N --cache-dir DIR [--seed S] [--as-of D]
+                                  [--new-filings FRACTION] [--processes P]
 
 The first stdout line is `listening on http://127.0.0.1:PORT` (--port 0 picks a free port).
 Hosts are told apart by the Host header: `data.sec.gov`, `data.sec.gov:PORT` and
@@ -32,6 +35,17 @@ Limits (off unless the flag is given): EDGAR (both sec.gov hosts together, per c
 sliding second, then to every EDGAR request for --block-seconds (renewed while the client keeps
 exceeding). A User-Agent without a name and an e-mail address always gets SEC's 403
 undeclared-tool page. Yahoo hosts over --yahoo-rps answer 429 "Too Many Requests".
+
+Disk cache: with --cache-dir DIR, generated bodies (companyfacts, submissions and their pages,
+primary documents, the daily indexes of the last 120 days) are kept in DIR as gzip files and
+served from there (gzip with sendfile, identity inflated on the way out), so a second fake with the
+same --seed, --as-of and --new-filings and the same DIR generates nothing, and memory stays flat
+whatever --companies is. DIR/<key> is per generator version, seed and as-of; companies that file on
+the as-of date under --new-filings get their own files, so other --new-filings values never mix.
+Files are written to a temporary name and renamed: several fakes may share DIR, and a killed
+one leaves no torn file. --warm fills DIR for every company (companyfacts, submissions, pages,
+newest 10-K/10-Q/20-F documents, recent daily indexes) on all cores, prints one summary line
+and exits; use it before a timed run with the arguments the run will use.
 """
 import argparse
 import datetime as dt
@@ -44,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakeup.policy import ACTIONS, Policy, SpecError, parse_faults  # noqa: E402
 from fakeup.server import FakeServer, RequestLog  # noqa: E402
+from fakeup.warm import warm  # noqa: E402
 from fakeup.world import World  # noqa: E402
 
 FAULT_HELP = f"""fault rule: HOST/PATH-GLOB=ACTION[:PARAM][@PROBABILITY][#COUNT]
@@ -66,7 +81,8 @@ example: --faults 'data.sec.gov/submissions/*=status:500#1;query2.finance.yahoo.
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, epilog=FAULT_HELP,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1 (0 = any free port)")
+    ap.add_argument("--port", type=int, default=None,
+                    help="TCP port on 127.0.0.1 (0 = any free port); required unless --warm")
     ap.add_argument("--companies", type=int, required=True, help="number of synthetic companies")
     ap.add_argument("--latency-ms", type=float, default=0.0,
                     help="added latency per request, uniform in 0.5x..1.5x this value")
@@ -81,7 +97,17 @@ def parse_args(argv=None):
     ap.add_argument("--new-filings", type=float, default=0.0, metavar="FRACTION",
                     help="fraction of synthetic companies with a new 10-Q filed on the as-of date "
                          "(only companies whose next report is a 10-Q qualify)")
+    ap.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                    help="keep generated bodies in DIR and serve them from there (see above)")
+    ap.add_argument("--warm", action="store_true",
+                    help="generate every company's bodies into --cache-dir on all cores, then exit")
+    ap.add_argument("--processes", type=int, default=None,
+                    help="worker processes for --warm (default: one per core)")
     args = ap.parse_args(argv)
+    if args.warm and args.cache_dir is None:
+        ap.error("--warm needs --cache-dir")
+    if not args.warm and args.port is None:
+        ap.error("the following arguments are required: --port")
     try:
         args.fault_rules = parse_faults(args.faults)
     except SpecError as exc:
@@ -93,7 +119,13 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    world = World(str(args.seed), args.as_of, args.companies, args.new_filings)
+    if args.warm:
+        done = warm(str(args.seed), args.as_of, args.companies, args.new_filings, args.cache_dir,
+                    args.processes)
+        print(f"warmed {done['companies']} companies in {done['seconds']:.1f} s: {done['files']} files, "
+              f"{done['bytes'] / 1e6:.1f} MB in {done['dir']}", flush=True)
+        return 0
+    world = World(str(args.seed), args.as_of, args.companies, args.new_filings, cache_dir=args.cache_dir)
     policy = Policy(str(args.seed), args.latency_ms, args.edgar_rps, args.yahoo_rps, args.block_seconds,
                     args.fault_rules)
     server = FakeServer(("127.0.0.1", args.port), world, policy, RequestLog(args.log))

@@ -1,7 +1,14 @@
 """A byte-bounded LRU that builds each value once even when many threads ask at the same time."""
 import gzip
 import threading
+import zlib
 from collections import OrderedDict
+
+GZIP_LEVEL = 6
+
+
+def hash_bytes(data: bytes) -> int:
+    return zlib.crc32(data) << 32 | zlib.adler32(data)
 
 
 class Body:
@@ -19,8 +26,12 @@ class Body:
     def gz(self) -> bytes:
         with self._lock:
             if self._gz is None:
-                self._gz = gzip.compress(self.raw, compresslevel=6, mtime=0)
+                self._gz = gzip.compress(self.raw, compresslevel=GZIP_LEVEL, mtime=0)
             return self._gz
+
+    @property
+    def etag(self) -> str:
+        return f'"{abs(hash_bytes(self.raw)):x}"'
 
     def size(self) -> int:
         return len(self.raw) * 11 // 10 + 200

@@ -15,6 +15,7 @@ def month_end(year: int, month: int) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
+@lru_cache(maxsize=65536)
 def quarter_end(fy: int, k: int, fye_month: int) -> dt.date:
     """End of fiscal quarter k (1..4) of fiscal year fy (the year the fiscal year ends in)."""
     return month_end(fy, fye_month - 3 * (4 - k))

@@ -6,6 +6,7 @@ values follow the share basis of the filing date (split restatements), the reven
 between filings, and extra real concept names pad the document to a realistic size.
 """
 import datetime as dt
+import functools
 import gzip
 import json
 import random
@@ -69,6 +70,11 @@ def catalog(taxonomy: str) -> list[tuple]:
     return _catalog[taxonomy]
 
 
+@functools.lru_cache(maxsize=None)
+def _by_concept(taxonomy: str) -> dict:
+    return {c[0]: c for c in catalog(taxonomy)}
+
+
 def _frame(start: dt.date | None, end: dt.date) -> str | None:
     if start is None:
         marks = [dt.date(end.year - 1, 12, 31), dt.date(end.year, 3, 31), dt.date(end.year, 6, 30),
@@ -114,29 +120,35 @@ class FactsBuilder:
         self.facts.setdefault(key, []).append((start, end, val, f.accn, fy, fp, f.form, f.filed))
 
     def render_concept(self, key) -> str:
-        rows = sorted(self.facts[key], key=lambda r: (r[1], r[0] or r[1], r[7]))
-        seen, used, frames = set(), set(), {}
-        for i in sorted(range(len(rows)), key=lambda i: rows[i][7], reverse=True):
-            period = (rows[i][0], rows[i][1])
-            if period in seen:
-                continue
-            seen.add(period)
-            label = _frame(*period)
-            if label and label not in used:
-                used.add(label)
-                frames[i] = label
-        out = []
-        for i, (start, end, val, accn, fy, fp, form, filed) in enumerate(rows):
-            head = f'{{"start":"{start}",' if start else "{"
-            frame = f',"frame":"{frames[i]}"' if i in frames else ""
-            out.append(f'{head}"end":"{end}","val":{val},"accn":"{accn}","fy":{fy},"fp":"{fp}",'
-                       f'"form":"{form}","filed":"{filed}"{frame}}}')
+        out = [f"{head}\"val\":{val}{tail}" for head, val, tail in _row_text(self.facts[key])]
         label, description = self.meta[key]
         if label is None:
-            known = {c[0]: c for c in catalog(key[0])} if key[0] in ("us-gaap", "ifrs-full") else {}
+            known = _by_concept(key[0]) if key[0] in ("us-gaap", "ifrs-full") else {}
             label, description = known[key[1]][1:3] if key[1] in known else (_words(key[1]), None)
         return (f'"{key[1]}":{{"label":{json.dumps(label)},"description":{json.dumps(description)},'
                 f'"units":{{"{key[2]}":[' + ",".join(out) + "]}}")
+
+
+def _row_text(rows: list) -> list[tuple[str, object, str]]:
+    """(text before the value, value, text after it) per fact row, in data.sec.gov order with frames."""
+    rows = sorted(rows, key=lambda r: (r[1], r[0] or r[1], r[7]))
+    seen, used, frames = set(), set(), {}
+    for i in sorted(range(len(rows)), key=lambda i: rows[i][7], reverse=True):
+        period = (rows[i][0], rows[i][1])
+        if period in seen:
+            continue
+        seen.add(period)
+        label = _frame(*period)
+        if label and label not in used:
+            used.add(label)
+            frames[i] = label
+    out = []
+    for i, (start, end, val, accn, fy, fp, form, filed) in enumerate(rows):
+        head = f'{{"start":"{start}",' if start else "{"
+        frame = f',"frame":"{frames[i]}"' if i in frames else ""
+        out.append((f'{head}"end":"{end}",', val,
+                    f',"accn":"{accn}","fy":{fy},"fp":"{fp}","form":"{form}","filed":"{filed}"{frame}}}'))
+    return out
 
 
 def _words(concept: str) -> str:
@@ -209,10 +221,11 @@ def _render(p, b: FactsBuilder, periodic, series, seed, tax) -> bytes:
     taken = {k[1] for k in b.facts} | RESERVED
     pool = [c for c in catalog(tax) if c[0] not in taken and "EarningsPerShare" not in c[0]]
     random.Random(f"{seed}/{p.key}/pad").shuffle(pool)
+    layouts = {}
     for concept, label, description, unit, instant in pool:
         if size >= p.target_bytes or not periodic:
             break
-        text = _extra(p, series, periodic, seed, tax, concept, label, description, unit, instant)
+        text = _extra(p, series, periodic, seed, layouts, concept, label, description, unit, instant)
         if not text:
             continue
         extras.append(text)
@@ -221,29 +234,57 @@ def _render(p, b: FactsBuilder, periodic, series, seed, tax) -> bytes:
     return body.encode()
 
 
-def _extra(p, series, periodic, seed, tax, concept, label, description, unit, instant) -> str:
+class _PadLayout:
+    """The rows a padding concept reports, shared by every padding concept of the same kind.
+
+    Padding concepts with the same kind (instant or duration) and the same annual-only draw cover
+    the same filings, windows, sort order and frames; only their values differ. So the row text
+    around each value and the inputs of the value formula are worked out once per company.
+    """
+
+    def __init__(self, p: Profile, series: Series, periodic: list[Filing], instant: bool, annual_only: bool):
+        b = FactsBuilder(p)
+        points: dict[tuple, int] = {}
+        self.points = []      # (crc32 suffix "{end}{n}", n, |level|) per distinct period
+        for f in periodic:
+            annual = f.form == p.annual_form
+            if annual_only and not annual:
+                continue
+            for w in _windows(f, annual, "instant" if instant else "duration"):
+                if instant:
+                    start, end, n = None, p.fiscal_quarter_end(w), 4
+                else:
+                    start, end, n = p.quarter_start(w[0]), p.fiscal_quarter_end(w[1]), w[1] - w[0] + 1
+                span = (w, w) if instant else w
+                point = points.get(span)
+                if point is None:
+                    level = series.duration("revenue", *span) / max(p.revenue0, 1) / (span[1] - span[0] + 1) * 4
+                    point = points[span] = len(self.points)
+                    self.points.append((f"{end}{n}".encode(), n, abs(level)))
+                b.add("", "", "", start, end, point, f)
+        rows = b.facts.get(("", "", ""), [])
+        self.rows = [(head + '"val":', point, tail) for head, point, tail in _row_text(rows)]
+
+    def render(self, concept: str, unit: str, scale: float, label, description) -> str:
+        crc = zlib.crc32(concept.encode())
+        whole = unit in ("USD", "shares")
+        vals = []
+        for suffix, n, level in self.points:
+            val = scale * n / 4 * level * (1 + 0.015 * (zlib.crc32(suffix, crc) % 7 - 3))
+            vals.append(str(int(val)) if whole else repr(round(val, 4)))
+        body = ",".join([head + vals[point] + tail for head, point, tail in self.rows])
+        return (f'"{concept}":{{"label":{json.dumps(label)},"description":{json.dumps(description)},'
+                f'"units":{{"{unit}":[' + body + "]}}")
+
+
+def _extra(p, series, periodic, seed, layouts, concept, label, description, unit, instant) -> str:
     rng = random.Random(f"{seed}/{p.key}/x/{concept}")
     scale = {"USD": p.revenue0 * rng.uniform(0.002, 0.3), "shares": p.shares0 * rng.uniform(0.001, 0.05),
              "USD/shares": rng.uniform(0.05, 4.0)}.get(unit, rng.uniform(0.01, 1.0))
     annual_only = rng.random() < 0.3
-    b = FactsBuilder(p)
-    for f in periodic:
-        annual = f.form == p.annual_form
-        if annual_only and not annual:
-            continue
-        for w in _windows(f, annual, "instant" if instant else "duration"):
-            if instant:
-                start, end, n = None, p.fiscal_quarter_end(w), 4
-            else:
-                start, end, n = p.quarter_start(w[0]), p.fiscal_quarter_end(w[1]), w[1] - w[0] + 1
-            span = (w, w) if instant else w
-            level = series.duration("revenue", *span) / max(p.revenue0, 1) / (span[1] - span[0] + 1) * 4
-            wiggle = zlib.crc32(f"{concept}{end}{n}".encode()) % 7 - 3
-            val = scale * n / 4 * abs(level) * (1 + 0.015 * wiggle)
-            val = round(val, 4) if unit not in ("USD", "shares") else int(val)
-            b.add(tax, concept, unit, start, end, val, f)
-    key = (tax, concept, unit)
-    if key not in b.facts:
+    layout = layouts.get((instant, annual_only))
+    if layout is None:
+        layout = layouts[(instant, annual_only)] = _PadLayout(p, series, periodic, instant, annual_only)
+    if not layout.rows:
         return ""
-    b.meta[key] = (label, description)
-    return b.render_concept(key)
+    return layout.render(concept, unit, scale, label, description)

@@ -1,23 +1,23 @@
 """The response value routes return, and the SEC/GitHub error bodies."""
 import datetime as dt
-import zlib
 from dataclasses import dataclass, field
 
 from . import FIXTURES
-from .cache import Body
+from .cache import Body, hash_bytes
+from .disk import DiskBody
 from .dates import http_date, parse_http_date
 
 
 @dataclass
 class Response:
     status: int
-    body: Body | bytes = b""
+    body: Body | DiskBody | bytes = b""
     ctype: str = "application/json"
     headers: dict = field(default_factory=dict)
 
     @property
     def raw(self) -> bytes:
-        return self.body.raw if isinstance(self.body, Body) else self.body
+        return self.body if isinstance(self.body, bytes) else self.body.raw
 
 
 def text(status: int, body: str, ctype: str = "text/plain; charset=utf-8", **headers) -> Response:
@@ -28,16 +28,12 @@ def conditional(resp: Response, last_modified: dt.datetime, request_headers, eta
     """Add validators and answer 304 when the client's copy is current (www.sec.gov behaviour)."""
     resp.headers["Last-Modified"] = http_date(last_modified)
     if etag:
-        resp.headers["ETag"] = f'"{abs(hash_bytes(resp.raw)):x}"'
+        resp.headers["ETag"] = f'"{abs(hash_bytes(resp.body)):x}"' if isinstance(resp.body, bytes) else resp.body.etag
     match = request_headers.get("If-None-Match")
     since = parse_http_date(request_headers.get("If-Modified-Since"))
     if (match and match == resp.headers.get("ETag")) or (not match and since and last_modified <= since):
         return Response(304, b"", resp.ctype, resp.headers)
     return resp
-
-
-def hash_bytes(data: bytes) -> int:
-    return zlib.crc32(data) << 32 | zlib.adler32(data)
 
 
 _ERRORS = {}

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from . import edgar, yahoo
-from .cache import Body
+from .disk import DiskBody
 from .policy import Policy, declared_user_agent
 from .responses import Response, rate_exceeded, text, undeclared_tool
 
@@ -139,24 +139,38 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, method, started, host, target, resp: Response, ua, client, fault):
         wants_gzip = "gzip" in (self.headers.get("Accept-Encoding") or "")
-        raw = resp.raw
-        if fault and fault.action == "malformed":
-            raw = raw[: len(raw) // 2] + b"\x00<<malformed>>" if raw else b"{\"malformed"
-        elif fault and fault.action == "empty":
-            raw, resp.status = b"", 200
-        encoded = wants_gzip and len(raw) > 0 and resp.status != 304
-        if encoded:
-            payload = resp.body.gz if isinstance(resp.body, Body) and raw is resp.body.raw else \
-                gzip.compress(raw, compresslevel=5, mtime=0)
-        else:
-            payload = raw
-        length = len(payload)
-        if fault and fault.action == "truncate":
-            payload = payload[: len(payload) // 2]
         label = fault.action if fault else None
+        body = resp.body
+        from_disk = isinstance(body, DiskBody) and label not in ("malformed", "empty", "truncate")
+        if from_disk:
+            try:
+                cached = body.open()
+            except OSError as exc:
+                cached, from_disk = None, False
+                resp = text(500, f"fake upstream error: cache file unreadable: {exc}\n")
+                body = resp.body
+        if from_disk:
+            encoded = wants_gzip and body.raw_len > 0 and resp.status != 304
+            length = body.gz_len if encoded else body.raw_len
+            payload = None
+        else:
+            raw = resp.raw
+            if label == "malformed":
+                raw = raw[: len(raw) // 2] + b"\x00<<malformed>>" if raw else b"{\"malformed"
+            elif label == "empty":
+                raw, resp.status = b"", 200
+            encoded = wants_gzip and len(raw) > 0 and resp.status != 304
+            if encoded:
+                payload = body.gz if label not in ("malformed", "empty") and not isinstance(body, bytes) else \
+                    gzip.compress(raw, compresslevel=5, mtime=0)
+            else:
+                payload = raw
+            length = len(payload)
+            if label == "truncate":
+                payload = payload[: len(payload) // 2]
         if self.latency:
             time.sleep(self.latency)
-        self._log(started, host, target, resp.status, len(payload), ua, client, label)
+        self._log(started, host, target, resp.status, length if from_disk else len(payload), ua, client, label)
         self.send_response(resp.status)
         if resp.status != 304:
             self.send_header("Content-Type", resp.ctype)
@@ -166,9 +180,16 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(length))
         self.end_headers()
-        if method != "HEAD" and resp.status != 304:
+        if from_disk:
+            with cached:
+                if method != "HEAD" and resp.status != 304:
+                    if encoded:
+                        body.send_gzip(cached, self.connection)
+                    else:
+                        body.send_identity(cached, self.wfile.write)
+        elif method != "HEAD" and resp.status != 304:
             self.wfile.write(payload)
-        if fault and fault.action == "truncate":
+        if label == "truncate":
             self.wfile.flush()
             self._drop(rst=False)
 

@@ -8,6 +8,7 @@ import threading
 from . import FIXTURES, documents, facts, fundamentals, profiles, schedule, submissions
 from .cache import LRU, Body
 from .dates import is_business_day
+from .disk import DiskCache
 from .model import Profile, Series
 
 FIXTURE_FILES = {  # cik -> real payloads served byte-exact
@@ -27,6 +28,7 @@ DOC_FIXTURES = {
 }
 INDEX_FIXTURES = {dt.date(2020, 3, 18): "edgar/index/form.20200318.idx"}
 XBRL_START = dt.date(2009, 6, 1)
+RECENT_INDEX_DAYS = 120   # daily indexes this close to as-of come from one cache file when there is one
 
 
 def _read(rel: str) -> Body:
@@ -40,10 +42,13 @@ def _read(rel: str) -> Body:
 
 class World:
     def __init__(self, seed: str, as_of: dt.date, companies: int, new_fraction: float = 0.0,
-                 cache_bytes: int = 256 << 20):
+                 cache_bytes: int = 256 << 20, cache_dir=None, memo_items: int = 3000):
         self.seed, self.as_of = seed, as_of
+        self.disk = DiskCache(cache_dir, seed, as_of) if cache_dir else None
+        self.index_name = f"index-c{companies}-n{new_fraction!r}.json"
         self.big = LRU(cache_bytes)
-        self.small = LRU(40_000 * 1000)
+        self.small = LRU(memo_items * 1000)      # models and filing lists, tens of KB each
+        self.derived = LRU(40_000 * 1000)        # statement values and quotes, small: every company fits
         fixed = profiles.fixture_profiles(as_of)
         self.synthetic = [profiles.synthetic(i, seed, as_of) for i in range(companies)]
         self.profiles = fixed + self.synthetic
@@ -52,6 +57,7 @@ class World:
         self.new_filers = self._pick_new_filers(new_fraction)
         self._lock = threading.Lock()
         self._index = None
+        self._recent = None
         self._static: dict[str, Body] = {}
 
     def _pick_new_filers(self, fraction: float) -> set[str]:
@@ -62,6 +68,13 @@ class World:
         return set(eligible[: round(fraction * len(self.synthetic))])
 
     # ---- per company -------------------------------------------------------------------------
+    def _generated(self, key: tuple, p: Profile, name: str, build):
+        """A generated body, from memory, then the disk cache (when there is one), then build()."""
+        if self.disk is None:
+            return self.big.get(key, lambda: Body(build()))
+        mark = "-new" if p.key in self.new_filers else ""
+        return self.big.get(key, lambda: self.disk.get(f"{name}{mark}", build))
+
     def series(self, p: Profile) -> Series:
         return self.small.get(("series", p.key), lambda: Series(p, self.seed, self.as_of.year + 1))
 
@@ -112,14 +125,14 @@ class World:
     def facts_body(self, p: Profile) -> Body | None:
         if not p.cik:
             return None
-        return self.real(p, "facts") or self.big.get(("facts", p.key), lambda: Body(facts.build(
-            p, self.series(p), [f for f in self.filings(p) if f.filed >= XBRL_START], self.seed)))
+        return self.real(p, "facts") or self._generated(("facts", p.key), p, f"facts-{p.cik}", lambda: facts.build(
+            p, self.series(p), [f for f in self.filings(p) if f.filed >= XBRL_START], self.seed))
 
     def submissions_body(self, p: Profile) -> Body | None:
         if not p.cik:
             return None
-        return self.real(p, "subs") or self.big.get(("subs", p.key), lambda: Body(
-            submissions.document(p, *self.parts(p))))
+        return self.real(p, "subs") or self._generated(("subs", p.key), p, f"subs-{p.cik}", lambda:
+                                                       submissions.document(p, *self.parts(p)))
 
     def page_body(self, p: Profile, name: str) -> Body | None:
         rel = FIXTURE_FILES.get(p.cik, {}).get("pages", {}).get(name)
@@ -127,7 +140,7 @@ class World:
             return self.big.get(("real", rel), lambda: _read(rel))
         for page_name, rows in self.parts(p)[1]:
             if page_name == name:
-                return self.big.get(("page", name), lambda: Body(submissions.page(p, rows)))
+                return self._generated(("page", name), p, f"page-{name}", lambda: submissions.page(p, rows))
         return None
 
     def fundamentals(self, p: Profile) -> dict:
@@ -136,9 +149,10 @@ class World:
             if real is not None:
                 return fundamentals.from_facts(real)
             return fundamentals.from_model(p, self.series(p), self.as_of)
-        return self.small.get(("fund", p.key), build)
+        return self.derived.get(("fund", p.key), build)
 
-    def document(self, cik: str, accn: str, name: str) -> tuple[Body, dt.date] | None:
+    def document(self, cik: str, accn: str, name: str):
+        """(body, filing date) of a primary document, or None when the company has no such filing."""
         p = self.by_cik.get(int(cik)) if cik.isdigit() else None
         if p is None:
             return None
@@ -153,7 +167,8 @@ class World:
             if self.real(p, "facts") is None and match.q is not None:
                 span = 4 if match.form != "10-Q" else 1
                 revenue = self.series(p).duration("revenue", match.q - span + 1, match.q)
-            return self.big.get(("doc", cik, accn), lambda: Body(documents.periodic(p, match, revenue))), match.filed
+            return self._generated(("doc", p.cik, accn), p, f"doc-{p.cik}-{accn}",
+                                   lambda: documents.periodic(p, match, revenue)), match.filed
         return Body(documents.other(p, match)), match.filed
 
     # ---- across companies --------------------------------------------------------------------
@@ -162,6 +177,14 @@ class World:
             return self.big.get(("real", INDEX_FIXTURES[day]), lambda: _read(INDEX_FIXTURES[day]))
         if day > self.as_of or not is_business_day(day):
             return None
+        if self.disk is not None and (self.as_of - day).days < RECENT_INDEX_DAYS:
+            rows = self.recent_index().get(day.isoformat(), [])
+        else:
+            rows = self.full_index().get(day, [])
+        return self.big.get(("idx", day), lambda: Body(documents.daily_index(day, rows)))
+
+    def full_index(self) -> dict:
+        """filing date -> [(form, name, cik, accession)] over every company: a walk of all filings."""
         with self._lock:
             if self._index is None:
                 index = {}
@@ -170,7 +193,29 @@ class World:
                         for f in self.filings(p):
                             index.setdefault(f.filed, []).append((f.form, p.name.upper(), p.cik, f.accn))
                 self._index = index
-        return self.big.get(("idx", day), lambda: Body(documents.daily_index(day, self._index.get(day, []))))
+        return self._index
+
+    def index_rows(self, p: Profile) -> list:
+        """p's rows of the daily indexes near as-of: [day, form, name, cik, accession]."""
+        cutoff = self.as_of - dt.timedelta(days=RECENT_INDEX_DAYS)
+        return [[f.filed.isoformat(), f.form, p.name.upper(), p.cik, f.accn]
+                for f in self.filings(p) if f.filed > cutoff] if p.cik else []
+
+    def recent_index(self) -> dict:
+        """iso day -> rows for the last RECENT_INDEX_DAYS days, from the disk cache or built once into it."""
+        with self._lock:
+            if self._recent is None:
+                rows = self.disk.load_json(self.index_name)
+                if rows is None:
+                    rows = [r for p in self.profiles for r in self.index_rows(p)]
+                    self.store_recent_index(rows)
+                self._recent = {}
+                for day, *row in rows:
+                    self._recent.setdefault(day, []).append(tuple(row))
+        return self._recent
+
+    def store_recent_index(self, rows: list) -> None:
+        self.disk.write_bytes(self.index_name, json.dumps(sorted(rows), separators=(",", ":")).encode())
 
     def static(self, name: str, build) -> Body:
         with self._lock:

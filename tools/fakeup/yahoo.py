@@ -68,7 +68,7 @@ class Quote:
 
 
 def _quote(world, p) -> Quote:
-    return world.small.get(("quote", p.ticker), lambda: Quote(world, p))
+    return world.derived.get(("quote", p.ticker), lambda: Quote(world, p))
 
 
 def not_found_chart(symbol: str) -> Response:
