@@ -1,0 +1,1 @@
+"""The throughput benchmark: the real job against the fake upstream with enforced limits."""

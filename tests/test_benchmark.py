@@ -1,0 +1,47 @@
+"""The benchmark itself on a tiny scenario, so that it cannot rot: every scenario runs the real
+job against the fake with limits on, and the table comes out whole."""
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from tests.paths import ROOT
+
+HEADS = ("scenario", "stocks", "wall s", "floor s", "by", "wall/floor", "edgar/stock", "yahoo/stock",
+         "403", "429", "max/s edgar (<= 40)", "max/s yahoo (<= 40)", "violations", "peak RSS MB",
+         "exit")
+
+
+@pytest.mark.timeout(180)
+def test_tiny_benchmark_runs_every_scenario_within_the_limits(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "benchmark.py"), "--stocks", "12", "--edgar-rps", "40",
+         "--yahoo-rps", "40", "--latency-ms", "20", "--workers", "4",
+         "--scenarios", "cold,night,resume", "--baseline", "--json", str(out)],
+        capture_output=True, text=True, timeout=170, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    header = result.stdout.splitlines()[0]
+    for head in HEADS:
+        assert head in header
+    assert "cores: " in result.stdout and "baseline / cold: " in result.stdout
+
+    data = json.loads(out.read_text())
+    assert data["problems"] == []
+    rows = {row["scenario"]: row for row in data["rows"]}
+    assert set(rows) == {"cold", "night", "resume", "baseline"}
+    for row in rows.values():
+        assert set(data["columns"]) <= set(row)
+        assert row["violations"] == 0 and row["edgar_403"] == 0 and row["yahoo_429"] == 0
+        assert row["edgar_max_per_s"] <= 40 and row["yahoo_max_per_s"] <= 40
+        assert math.isfinite(row["wall_over_floor"]) and row["wall_over_floor"] > 0
+        assert row["peak_rss_mb"] and row["peak_rss_mb"] > 0
+        assert row["exit_code"] == 0
+    assert rows["cold"]["stocks"] == 12 and rows["cold"]["edgar_per_stock"] > 0
+    checks = rows["resume"]["resume_checks"]
+    assert checks["integrity_check"] == "ok" and checks["redone"] == []
+    assert checks["resumed_from_run"] == checks["killed_run"] and checks["done_total"] == 12
+    assert 6 <= checks["done_by_killed"] < 12
+    assert data["cores"] >= 1 and data["baseline_over_cold"] > 0
