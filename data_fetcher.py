@@ -6,6 +6,7 @@ does not have (price, P/E, market cap, dividend yield, institutional ownership, 
 its statements fill in only the years EDGAR lacks when EDGAR has fewer than five.
 """
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -18,6 +19,11 @@ from stock_refresh.yahoo import Yahoo
 log = logging.getLogger(__name__)
 
 MIN_EDGAR_YEARS = 5
+# One thread at a time turns a big document into rows. The work holds the interpreter lock, so
+# more at once would not be faster; it would only delay the threads that are about to send a
+# request (skewing the rate the server sees) and hold several decoded documents (tens of MB
+# each) in memory at once.
+PARSING = threading.Lock()
 SECTION_FORMS = {"10-K": "sections_accession_10k", "10-Q": "sections_accession_10q"}
 
 
@@ -72,13 +78,19 @@ def fetch_edgar(data: StockData, upstreams: Upstreams, kinds, known: dict) -> bo
     since = (date.today() - timedelta(days=365 * MIN_EDGAR_YEARS)).isoformat()
     pages = [edgar.fetch_submissions_page(upstreams, name)
              for name in filings.older_pages_needed(submissions, since)]
-    data.filings, notes = filings.filing_rows(submissions, pages)
+    with PARSING:
+        data.filings, notes = filings.filing_rows(submissions, pages)
     data.notes += notes
     data.kinds.add("filings")
     newest = max(data.filings, key=lambda f: (f["filing_date"], f["accession_number"]), default=None)
     unchanged = newest is not None and newest["accession_number"] == known.get("latest_filing_accession")
     if "fundamentals" in kinds and not unchanged:
-        data.earnings, notes = xbrl.earnings_rows(edgar.fetch_companyfacts(upstreams, data.cik))
+        for attempt in upstreams.retrying("edgar"):  # a cut-off body is worth another try
+            with attempt:
+                raw = edgar.fetch_companyfacts(upstreams, data.cik)
+                with PARSING:
+                    data.earnings, notes = xbrl.earnings_rows(
+                        edgar.decode_companyfacts(raw, data.cik))
         data.notes += notes
         data.kinds.add("fundamentals")
     if "sections" in kinds:
@@ -98,7 +110,8 @@ def fetch_sections(data: StockData, upstreams: Upstreams, known: dict) -> None:
         except NotFound as error:
             data.notes.append(f"{form} {newest['accession_number']}: document missing ({error})")
             continue
-        rows, notes = sections.extract_sections(html, form)
+        with PARSING:
+            rows, notes = sections.extract_sections(html, form)
         data.notes += notes
         for row in rows:
             row.update(filing_type=form, filing_date=newest["filing_date"],

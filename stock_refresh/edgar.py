@@ -1,4 +1,5 @@
 """Fetching from SEC EDGAR: plain JSON and bytes in, no parsing of facts here (see xbrl.py)."""
+import json
 import threading
 
 from .http import Malformed, Upstreams
@@ -46,8 +47,21 @@ def fetch_submissions_page(upstreams: Upstreams, name: str) -> dict:
     return _json_object(upstreams, SUBMISSIONS_URL.format(name=name))
 
 
-def fetch_companyfacts(upstreams: Upstreams, cik: int) -> dict:
-    return _json_object(upstreams, COMPANYFACTS_URL.format(cik=cik))
+def fetch_companyfacts(upstreams: Upstreams, cik: int) -> bytes:
+    """The raw JSON: up to 4 MB, ten times that decoded, so the caller decides when to decode."""
+    return upstreams.get(COMPANYFACTS_URL.format(cik=cik)).content
+
+
+def decode_companyfacts(raw: bytes, cik: int) -> dict:
+    try:
+        facts = json.loads(raw)
+    except ValueError:
+        raise Malformed(f"{COMPANYFACTS_URL.format(cik=cik)}: expected JSON, got {len(raw)} "
+                        "bytes that do not parse") from None
+    if not isinstance(facts, dict):
+        raise Malformed(f"{COMPANYFACTS_URL.format(cik=cik)}: expected a JSON object, "
+                        f"got {type(facts).__name__}")
+    return facts
 
 
 def fetch_document(upstreams: Upstreams, url: str) -> bytes:

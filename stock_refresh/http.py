@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import requests
 from curl_cffi import requests as curl_requests
 from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity import wait_random_exponential
 
@@ -94,6 +96,45 @@ def parse_json(url: str, response: requests.Response):
                         "parse", response.status_code) from None
 
 
+_sending = threading.local()  # the limiter turn of the request this thread is sending
+
+
+def _mark_sent() -> None:
+    """Tell the limiter the moment the request really left (see limiter.py)."""
+    turn = getattr(_sending, "turn", None)
+    if turn:
+        turn[0].sent(turn[1])
+
+
+class _MarkingHTTPConnection(HTTPConnection):
+    def request(self, *args, **kwargs):
+        super().request(*args, **kwargs)
+        _mark_sent()
+
+
+class _MarkingHTTPSConnection(HTTPSConnection):
+    def request(self, *args, **kwargs):
+        super().request(*args, **kwargs)
+        _mark_sent()
+
+
+class _MarkingHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _MarkingHTTPConnection
+
+
+class _MarkingHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _MarkingHTTPSConnection
+
+
+class _MarkingAdapter(HTTPAdapter):
+    """An adapter whose connections report when a request has been written to the socket."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _MarkingHTTPPool,
+                                                   "https": _MarkingHTTPSPool}
+
+
 class Upstreams:
     """The job's single door to GitHub, SEC and Yahoo."""
 
@@ -116,7 +157,7 @@ class Upstreams:
         self._lock = threading.Lock()
         self._session = requests.Session()
         self._session.trust_env = self.override is None
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        adapter = _MarkingAdapter(pool_connections=4, pool_maxsize=pool_size)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
 
@@ -160,11 +201,11 @@ class Upstreams:
         query = f"?{parts.query}" if parts.query else ""
         return upstream, f"{self.override}{parts.path or '/'}{query}", parts.hostname
 
-    def _throttle(self, upstream: str) -> None:
-        limiter = self.limiters[upstream]
-        if limiter:
-            limiter.acquire()
+    def _throttle(self, upstream: str):
+        """Wait for the upstream's limiter; returns (limiter, turn) or None."""
         self.count(upstream, "requests")
+        limiter = self.limiters[upstream]
+        return (limiter, limiter.acquire()) if limiter else None
 
     def retrying(self, upstream: str) -> Retrying:
         def wait(state: RetryCallState) -> float:
@@ -206,7 +247,7 @@ class Upstreams:
         raise AssertionError("unreachable")
 
     def _send(self, upstream: str, url: str, target: str, headers: dict) -> requests.Response:
-        self._throttle(upstream)
+        _sending.turn = self._throttle(upstream)
         try:
             response = self._session.get(target, headers=headers,
                                          timeout=(min(10.0, self.timeout), self.timeout))
@@ -215,6 +256,8 @@ class Upstreams:
             raise Transient(f"{url}: no answer within {self.timeout:g} s") from None
         except requests.RequestException as error:
             raise Transient(f"{url}: {type(error).__name__}: {error}") from None
+        finally:
+            _sending.turn = None
         status = response.status_code
         if status < 400:
             return response
@@ -269,8 +312,10 @@ class YahooSession(curl_requests.Session):
         target = self._upstreams.yahoo_url(url)
         timeout = kwargs.get("timeout")
         kwargs["timeout"] = min(timeout, self._upstreams.timeout) if timeout else self._upstreams.timeout
-        self._upstreams._throttle("yahoo")
+        turn = self._upstreams._throttle("yahoo")
         response = super().request(method, target, *args, **kwargs)
+        if turn:  # curl reports nothing between send and answer: count from the answer
+            turn[0].sent(turn[1])
         if response.status_code == 429:
             self._upstreams.count("yahoo", "throttled")
             pause = retry_after_seconds(response.headers.get("Retry-After"))

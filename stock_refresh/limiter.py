@@ -3,29 +3,32 @@
 Written here rather than taken from a package because the guarantee we need is exact: SEC
 blocks a client that sends more than N requests in *any* one-second window. A token bucket
 (pyrate-limiter's default, `ratelimit`'s fixed window) lets up to 2N through across a window
-edge; a log of the last N send times cannot, and it is a dozen lines.
+edge; a log of the last N send times cannot, and it is a few dozen lines.
+
+A turn is granted at one moment and the request leaves a little later (the interpreter lock,
+the connection pool): under load that gap reaches a tenth of a second. So a granted turn is
+first logged at the moment it is granted, and moved to the moment the request actually left
+once the sender says so (`sent`); the window is judged on those times. `MARGIN` covers the
+rest: the server stamping a request some milliseconds after it arrives.
 """
 import sqlite3
 import threading
 import time
-from collections import deque
 from contextlib import closing
+
+MARGIN = 0.05
 
 
 class SlidingWindowLimiter:
-    """At most `max_requests` acquisitions in any window of `period` seconds.
+    """At most `max_requests` requests in any window of `period` seconds (+ `margin`)."""
 
-    `margin` widens the window a little so that scheduling jitter between our clock and the
-    server's arrival times cannot squeeze N+1 requests into the server's one second.
-    """
-
-    def __init__(self, max_requests: int, period: float = 1.0, margin: float = 0.05,
+    def __init__(self, max_requests: int, period: float = 1.0, margin: float = MARGIN,
                  clock=time.monotonic, sleep=time.sleep):
         if max_requests < 1 or period <= 0:
             raise ValueError("max_requests must be >= 1 and period > 0")
         self.max_requests = max_requests
         self.window = period + margin
-        self._sent = deque()
+        self._turns: list[list[float]] = []  # [time] per turn, moved forward by sent()
         self._lock = threading.Lock()
         self._paused_until = 0.0
         self._clock = clock
@@ -37,24 +40,29 @@ class SlidingWindowLimiter:
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
-    def acquire(self) -> float:
-        """Block until a request may be sent; return the seconds spent waiting."""
+    def acquire(self) -> list[float]:
+        """Block until a request may be sent; returns the turn to pass to `sent`."""
         waited = 0.0
         while True:
             with self._lock:
                 now = self._clock()
-                while self._sent and self._sent[0] + self.window <= now:
-                    self._sent.popleft()
+                self._turns = [turn for turn in self._turns if turn[0] + self.window > now]
                 if now < self._paused_until:
                     delay = self._paused_until - now
-                elif len(self._sent) < self.max_requests:
-                    self._sent.append(now)
+                elif len(self._turns) < self.max_requests:
+                    turn = [now]
+                    self._turns.append(turn)
                     self.waited += waited
-                    return waited
+                    return turn
                 else:
-                    delay = self._sent[0] + self.window - now
+                    delay = min(turn[0] for turn in self._turns) + self.window - now
             self._sleep(delay)
             waited += delay
+
+    def sent(self, turn: list[float]) -> None:
+        """The request of `turn` has just left: count its window from now."""
+        with self._lock:
+            turn[0] = max(turn[0], self._clock())
 
 
 def limiter_for_rate(requests_per_second: float) -> SlidingWindowLimiter | None:
@@ -67,13 +75,13 @@ def limiter_for_rate(requests_per_second: float) -> SlidingWindowLimiter | None:
 
 
 class SharedSlidingWindowLimiter:
-    """The same bound across processes: the send times live in a small SQLite file.
+    """The same bound across processes: the turns live in a small SQLite file.
 
     SEC's limit is per user, all machines together, so a web app and the batch on one machine
     must share one window; both point a `SharedSlidingWindowLimiter` at the same file.
     """
 
-    def __init__(self, path, max_requests: int, period: float = 1.0, margin: float = 0.05,
+    def __init__(self, path, max_requests: int, period: float = 1.0, margin: float = MARGIN,
                  sleep=time.sleep):
         if max_requests < 1 or period <= 0:
             raise ValueError("max_requests must be >= 1 and period > 0")
@@ -96,7 +104,8 @@ class SharedSlidingWindowLimiter:
             conn.execute("INSERT INTO paused (id, until) VALUES (1, ?) ON CONFLICT(id) DO UPDATE "
                          "SET until = max(until, excluded.until)", [time.time() + seconds])
 
-    def acquire(self) -> float:
+    def acquire(self) -> int:
+        """Block until a request may be sent; returns the turn to pass to `sent`."""
         waited = 0.0
         while True:
             with closing(self._connect()) as conn:
@@ -108,13 +117,17 @@ class SharedSlidingWindowLimiter:
                 if paused and now < paused[0]:
                     delay = paused[0] - now
                 elif count < self.max_requests:
-                    conn.execute("INSERT INTO sent (t) VALUES (?)", [now])
+                    turn = conn.execute("INSERT INTO sent (t) VALUES (?)", [now]).lastrowid
                     conn.execute("COMMIT")
                     with self._lock:
                         self.waited += waited
-                    return waited
+                    return turn
                 else:
                     delay = oldest + self.window - now
                 conn.execute("COMMIT")
             self._sleep(delay)
             waited += delay
+
+    def sent(self, turn: int) -> None:
+        with closing(self._connect()) as conn:
+            conn.execute("UPDATE sent SET t = max(t, ?) WHERE rowid = ?", [time.time(), turn])

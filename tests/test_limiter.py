@@ -2,7 +2,7 @@
 import threading
 import time
 
-from stock_refresh.limiter import SlidingWindowLimiter, limiter_for_rate
+from stock_refresh.limiter import MARGIN, SlidingWindowLimiter, limiter_for_rate
 
 
 def max_in_window(times: list[float], window: float) -> int:
@@ -58,14 +58,26 @@ def test_pause_holds_every_caller():
     limiter = SlidingWindowLimiter(100, 1.0, clock=lambda: now[0],
                                    sleep=lambda s: now.__setitem__(0, now[0] + s))
     limiter.pause(600)
-    assert limiter.acquire() == 600
+    limiter.acquire()
     assert limiter.waited == 600
+
+
+def test_a_late_send_moves_its_window():
+    """A turn granted at 0 whose request only left at 0.3 keeps its slot until 1.3 (+margin)."""
+    now = [0.0]
+    limiter = SlidingWindowLimiter(1, 1.0, margin=0.0, clock=lambda: now[0],
+                                   sleep=lambda s: now.__setitem__(0, now[0] + s))
+    turn = limiter.acquire()
+    now[0] = 0.3
+    limiter.sent(turn)
+    limiter.acquire()
+    assert now[0] == 1.3
 
 
 def test_fractional_rates_become_one_request_per_interval():
     assert limiter_for_rate(0) is None
     slow = limiter_for_rate(0.5)
-    assert (slow.max_requests, round(slow.window - 0.05, 6)) == (1, 2.0)
+    assert (slow.max_requests, round(slow.window - MARGIN, 6)) == (1, 2.0)
     assert limiter_for_rate(9.5).max_requests == 9
 
 
@@ -81,8 +93,9 @@ def test_processes_sharing_a_limiter_file_stay_under_the_rate_together(tmp_path)
         "from stock_refresh.limiter import SharedSlidingWindowLimiter\n"
         "limiter = SharedSlidingWindowLimiter(sys.argv[1], 10)\n"
         "for _ in range(15):\n"
-        "    limiter.acquire()\n"
+        "    turn = limiter.acquire()\n"
         "    print(time.time(), flush=True)\n"
+        "    limiter.sent(turn)\n"
     )
     path = tmp_path / "edgar-limiter.sqlite"
     procs = [subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=ROOT,
