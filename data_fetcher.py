@@ -91,6 +91,7 @@ def fetch_edgar(data: StockData, upstreams: Upstreams, kinds, known: dict) -> bo
                 with PARSING:
                     data.earnings, notes = xbrl.earnings_rows(
                         edgar.decode_companyfacts(raw, data.cik))
+        del raw  # up to 4 MB, and the documents below take a while
         data.notes += notes
         data.kinds.add("fundamentals")
     if "sections" in kinds:
