@@ -1,6 +1,5 @@
 """The CLI's options and its guarantees: dry runs write nothing, one run at a time, retention,
 and the symbol list's last-good fallback."""
-import json
 import os
 import sqlite3
 import subprocess

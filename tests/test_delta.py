@@ -9,8 +9,6 @@ import time
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
-
 from stock_refresh.plan import ALL_KINDS, EDGAR_KINDS, stale_kinds
 from tests.conftest import only_report, query, run_cli, write_config
 from tests.paths import ROOT

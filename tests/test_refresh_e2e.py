@@ -9,7 +9,6 @@ Golden figures come from the shared fixture files (worked out by hand):
 - AAPL submissions: newest 10-K 0000320193-25-000079 (aapl-20250927.htm), newest 10-Q
   0000320193-26-000006 (aapl-20251227.htm).
 """
-import os
 import stat
 
 import pytest
