@@ -21,9 +21,10 @@ def test_threads_never_exceed_the_rate_in_any_sliding_second():
 
     def worker():
         for _ in range(10):
-            limiter.acquire()
+            turn = limiter.acquire()
             with lock:
-                times.append(time.monotonic())
+                times.append(time.monotonic())  # the "send"
+            limiter.sent(turn)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
     started = time.monotonic()
@@ -34,8 +35,10 @@ def test_threads_never_exceed_the_rate_in_any_sliding_second():
     elapsed = time.monotonic() - started
     assert len(times) == 80
     assert max_in_window(times, 1.0) <= 20
-    # 80 requests at 20/s: the first 20 go at once, the rest need three more windows.
-    assert 2.9 <= elapsed < 4.5
+    # 80 requests at 20/s need three more windows after the first; the first 20 go at once.
+    assert elapsed >= 2.9
+    times.sort()
+    assert times[19] - times[0] < 0.5
 
 
 def test_token_bucket_style_burst_at_a_window_edge_is_refused():
