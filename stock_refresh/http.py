@@ -201,7 +201,7 @@ class Upstreams:
         query = f"?{parts.query}" if parts.query else ""
         return upstream, f"{self.override}{parts.path or '/'}{query}", parts.hostname
 
-    def _throttle(self, upstream: str):
+    def take_turn(self, upstream: str):
         """Wait for the upstream's limiter; returns (limiter, turn) or None."""
         self.count(upstream, "requests")
         limiter = self.limiters[upstream]
@@ -247,7 +247,7 @@ class Upstreams:
         raise AssertionError("unreachable")
 
     def _send(self, upstream: str, url: str, target: str, headers: dict) -> requests.Response:
-        _sending.turn = self._throttle(upstream)
+        _sending.turn = self.take_turn(upstream)
         try:
             response = self._session.get(target, headers=headers,
                                          timeout=(min(10.0, self.timeout), self.timeout))
@@ -312,7 +312,7 @@ class YahooSession(curl_requests.Session):
         target = self._upstreams.yahoo_url(url)
         timeout = kwargs.get("timeout")
         kwargs["timeout"] = min(timeout, self._upstreams.timeout) if timeout else self._upstreams.timeout
-        turn = self._upstreams._throttle("yahoo")
+        turn = self._upstreams.take_turn("yahoo")
         response = super().request(method, target, *args, **kwargs)
         if turn:  # curl reports nothing between send and answer: count from the answer
             turn[0].sent(turn[1])

@@ -155,6 +155,7 @@ class Refresh:
         self.stats = RunStats(started=utcnow())
         self.consecutive_failures = 0
         self.plans: dict[str, frozenset] = {}
+        self.states: dict[str, dict] = {}
 
     def run(self) -> int:
         config = self.config
@@ -232,8 +233,8 @@ class Refresh:
                 log.info("SEC daily indexes of %d days read: %d companies filed", scan.days_read,
                          len(scan.ciks))
         changed = scan.ciks if scan else None
-        self.plans, reasons = plan_run(symbols, store.symbol_states(db), utcnow(), self.force,
-                                       changed)
+        self.states = store.symbol_states(db)
+        self.plans, reasons = plan_run(symbols, self.states, utcnow(), self.force, changed)
         for reason, count in reasons.most_common():
             log.info("%d stocks: %s", count, reason)
         self.stats.plan = dict(reasons.most_common())
@@ -264,7 +265,6 @@ class Refresh:
 
     def _refresh(self, db, run_id: int, symbols: list[str]) -> None:
         processing = self.config.processing
-        self.states = store.symbol_states(db)
         log.info("refreshing %d stocks with %d workers", len(symbols), processing.max_workers)
         progress = Progress(len(symbols), log, processing.batch_size)
         window = processing.max_workers * 2
