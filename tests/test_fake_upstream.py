@@ -4,6 +4,7 @@ import datetime as dt
 import gzip
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,8 @@ from tests.upstream import SCRIPT, BlockedURL, FakeUpstream, loopback_session, l
 
 sys.path.insert(0, str(ROOT / "tools"))
 from fakeup.disk import DiskCache  # noqa: E402
+from fakeup.policy import Window  # noqa: E402
+from fakeup.server import SO_TIMESTAMPNS  # noqa: E402
 
 UA = {"User-Agent": "Jane Doe jane.doe@corp.com"}
 AS_OF = "2026-11-25"   # a Wednesday
@@ -223,6 +226,32 @@ def test_edgar_paced_requests_pass():
             codes.append(get(f, "www.sec.gov", "/files/company_tickers.json").status_code)
             time.sleep(0.21)
         assert codes == [200] * 8
+
+
+def test_requests_are_stamped_when_they_arrive_not_when_read():
+    """The kernel's receive stamp: a request that waited 0.3 s for a busy server still counts
+    at the moment it arrived (real TCP on loopback)."""
+    from fakeup.server import arrival
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+        with client, server:
+            server.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            sent = time.monotonic()
+            time.sleep(0.3)
+            stamp = arrival(server)
+            assert abs(stamp - sent) < 0.05
+            assert server.recv(100).startswith(b"GET /")  # the peek consumed nothing
+
+
+def test_a_window_counted_out_of_order_is_still_judged():
+    """Handler threads may count a request after a later one: every window holding it counts."""
+    window = Window(3)
+    assert [window.allow("c", t) for t in (1.0, 1.2, 1.9)] == [True] * 3
+    assert window.allow("c", 0.95) is False   # 0.95, 1.0, 1.2, 1.9 lie within one second
+    assert window.allow("d", 0.95) is True     # per client
 
 
 @pytest.mark.parametrize("ua", ["", "python-requests/2.32", "jane@corp.com", "Jane Doe"])

@@ -1,10 +1,9 @@
 """Rate limits, latency and injected faults: the misbehaviour the job has to survive."""
+import bisect
 import fnmatch
 import random
 import re
 import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 
 ACTIONS = ("status", "delay", "hang", "truncate", "malformed", "empty", "reset")
@@ -69,24 +68,31 @@ def declared_user_agent(ua: str) -> bool:
 
 
 class Window:
-    """Requests per client in a sliding one-second window, with an optional block after a violation."""
+    """Requests per client in a sliding one-second window, with an optional block after a violation.
+
+    Requests are counted at their arrival time, and handler threads may count them a little out
+    of order, so the times are kept sorted and every one-second window holding the new request
+    is checked, not only the one ending at it.
+    """
 
     def __init__(self, limit: float | None, block_seconds: float = 0.0):
         self.limit, self.block_seconds = limit, block_seconds
-        self.hits: dict[str, deque] = {}
+        self.hits: dict[str, list[float]] = {}
         self.blocked_until: dict[str, float] = {}
         self.lock = threading.Lock()
 
-    def allow(self, client: str) -> bool:
+    def allow(self, client: str, now: float) -> bool:
+        """Count a request that arrived at `now` (monotonic); False when it is over the limit."""
         if self.limit is None:
             return True
-        now = time.monotonic()
         with self.lock:
-            q = self.hits.setdefault(client, deque())
-            q.append(now)
-            while q and q[0] <= now - 1.0:
-                q.popleft()
-            if len(q) > self.limit:
+            times = self.hits.setdefault(client, [])
+            bisect.insort(times, now)
+            del times[:bisect.bisect_right(times, times[-1] - 2.0)]
+            first = bisect.bisect_right(times, now - 1.0)
+            last = bisect.bisect_right(times, now)
+            if any(bisect.bisect_left(times, times[i] + 1.0) - i > self.limit
+                   for i in range(first, last)):
                 if self.block_seconds:
                     self.blocked_until[client] = now + self.block_seconds
                 return False
