@@ -5,11 +5,15 @@ blocks a client that sends more than N requests in *any* one-second window. A to
 (pyrate-limiter's default, `ratelimit`'s fixed window) lets up to 2N through across a window
 edge; a log of the last N send times cannot, and it is a few dozen lines.
 
-A turn is granted at one moment and the request leaves a little later (the interpreter lock,
-the connection pool): under load that gap reaches a tenth of a second. So a granted turn is
-first logged at the moment it is granted, and moved to the moment the request actually left
-once the sender says so (`sent`); the window is judged on those times. `MARGIN` covers the
-rest: the server stamping a request some milliseconds after it arrives.
+What counts is when the server stamps a request, not when we granted it, so three things
+keep the two close:
+- A granted turn is logged at the moment it is granted and moved to the moment the request
+  actually left once the sender says so (`sent`): under load the gap reaches a tenth of a
+  second (the interpreter lock, the connection pool).
+- Turns are spaced evenly, `window / N` apart, instead of N at once: a server works through a
+  burst one request after another, so it stamps the end of a burst tens of milliseconds late,
+  and those late stamps crowd the next second.
+- `MARGIN` widens the window for what is left: a server stamping some milliseconds late.
 """
 import sqlite3
 import threading
@@ -20,7 +24,13 @@ MARGIN = 0.05
 
 
 class SlidingWindowLimiter:
-    """At most `max_requests` requests in any window of `period` seconds (+ `margin`)."""
+    """At most `max_requests` requests in any window of `period` seconds (+ `margin`), spaced
+    evenly: each caller is given the next free moment and sleeps until it.
+
+    Handing out moments (rather than waking every waiter to race for the next turn) keeps the
+    pace exact: a waiter that wakes a few milliseconds late, because another thread held the
+    interpreter lock, delays only its own request, not every turn after it.
+    """
 
     def __init__(self, max_requests: int, period: float = 1.0, margin: float = MARGIN,
                  clock=time.monotonic, sleep=time.sleep):
@@ -28,9 +38,12 @@ class SlidingWindowLimiter:
             raise ValueError("max_requests must be >= 1 and period > 0")
         self.max_requests = max_requests
         self.window = period + margin
+        self.spacing = self.window / max_requests
         self._turns: list[list[float]] = []  # [time] per turn, moved forward by sent()
         self._lock = threading.Lock()
+        self._next_free = 0.0
         self._paused_until = 0.0
+        self._pauses = 0  # a pause cancels the moments handed out before it
         self._clock = clock
         self._sleep = sleep
         self.waited = 0.0
@@ -39,25 +52,29 @@ class SlidingWindowLimiter:
         """Hold every caller for `seconds` (a server told us to back off)."""
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
+            self._pauses += 1
+            self._next_free = 0.0
 
     def acquire(self) -> list[float]:
         """Block until a request may be sent; returns the turn to pass to `sent`."""
-        waited = 0.0
         while True:
             with self._lock:
                 now = self._clock()
                 self._turns = [turn for turn in self._turns if turn[0] + self.window > now]
-                if now < self._paused_until:
-                    delay = self._paused_until - now
-                elif len(self._turns) < self.max_requests:
-                    turn = [now]
-                    self._turns.append(turn)
-                    self.waited += waited
+                moment = max(now, self._next_free, self._paused_until)
+                times = sorted(turn[0] for turn in self._turns)
+                if len(times) >= self.max_requests:
+                    moment = max(moment, times[-self.max_requests] + self.window)
+                turn, pauses = [moment], self._pauses
+                self._turns.append(turn)
+                self._next_free = moment + self.spacing
+                self.waited += moment - now
+            if moment > now:
+                self._sleep(moment - now)
+            with self._lock:
+                if pauses == self._pauses:
                     return turn
-                else:
-                    delay = min(turn[0] for turn in self._turns) + self.window - now
-            self._sleep(delay)
-            waited += delay
+                self._turns.remove(turn)  # paused meanwhile: queue again behind the pause
 
     def sent(self, turn: list[float]) -> None:
         """The request of `turn` has just left: count its window from now."""
@@ -88,6 +105,7 @@ class SharedSlidingWindowLimiter:
         self.path = str(path)
         self.max_requests = max_requests
         self.window = period + margin
+        self.spacing = self.window / max_requests
         self._sleep = sleep
         self._lock = threading.Lock()
         self.waited = 0.0
@@ -113,9 +131,12 @@ class SharedSlidingWindowLimiter:
                 now = time.time()  # wall clock: the one clock every process shares
                 conn.execute("DELETE FROM sent WHERE t + ? <= ?", [self.window, now])
                 paused = conn.execute("SELECT until FROM paused").fetchone()
-                count, oldest = conn.execute("SELECT count(*), min(t) FROM sent").fetchone()
+                count, oldest, newest = conn.execute(
+                    "SELECT count(*), min(t), max(t) FROM sent").fetchone()
                 if paused and now < paused[0]:
                     delay = paused[0] - now
+                elif count and now < newest + self.spacing:
+                    delay = newest + self.spacing - now
                 elif count < self.max_requests:
                     turn = conn.execute("INSERT INTO sent (t) VALUES (?)", [now]).lastrowid
                     conn.execute("COMMIT")

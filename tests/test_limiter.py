@@ -1,4 +1,5 @@
-"""The sliding-window limiter: never more than N in any window, and no slower than it must be."""
+"""The sliding-window limiter: never more than N in any window, evenly paced, and no slower
+than it must be."""
 import threading
 import time
 
@@ -35,31 +36,67 @@ def test_threads_never_exceed_the_rate_in_any_sliding_second():
     elapsed = time.monotonic() - started
     assert len(times) == 80
     assert max_in_window(times, 1.0) <= 20
-    # 80 requests at 20/s need three more windows after the first; the first 20 go at once.
-    assert elapsed >= 2.9
-    times.sort()
-    assert times[19] - times[0] < 0.5
+    assert elapsed >= 79 * 0.05 - 0.01  # evenly paced: one turn every 1/20 s
+
+
+def fake_clock(overshoot: float = 0.0):
+    """(clock, sleep) where sleeping advances the clock, plus `overshoot` (a late wake-up)."""
+    now = [0.0]
+    return (lambda: now[0]), (lambda s: now.__setitem__(0, now[0] + s + overshoot)), now
 
 
 def test_token_bucket_style_burst_at_a_window_edge_is_refused():
-    """A fixed window lets 2N through around its edge; the sliding window must not."""
-    now = [0.0]
-    limiter = SlidingWindowLimiter(5, 1.0, margin=0.0, clock=lambda: now[0],
-                                   sleep=lambda s: now.__setitem__(0, now[0] + s))
+    """A fixed window lets 2N through around its edge; this one spaces turns 1/N apart."""
+    clock, sleep, now = fake_clock()
+    limiter = SlidingWindowLimiter(5, 1.0, margin=0.0, clock=clock, sleep=sleep)
     sent = []
     now[0] = 0.5
     for _ in range(10):
         limiter.acquire()
         sent.append(now[0])
-    assert sent[:5] == [0.5] * 5
-    assert all(t >= 1.5 for t in sent[5:])
+    assert [round(t, 6) for t in sent] == [round(0.5 + 0.2 * i, 6) for i in range(10)]
     assert max_in_window(sent, 1.0) == 5
 
 
+def test_late_wake_ups_do_not_slow_the_pace():
+    """Each waiter sleeps until its own moment; waking 3 ms late delays that request only (and
+    the window of its send: so the pace slips by 3 ms per window, not 3 ms per request)."""
+    clock, sleep, now = fake_clock(overshoot=0.003)
+    limiter = SlidingWindowLimiter(5, 1.0, margin=0.0, clock=clock, sleep=sleep)
+    sent = []
+    for _ in range(10):
+        limiter.sent(limiter.acquire())
+        sent.append(now[0])
+    assert sent[-1] - sent[0] <= 9 * 0.2 + 2 * 0.0031
+    assert max_in_window(sent, 1.0) == 5
+
+
+def test_a_pause_reschedules_the_moments_already_handed_out():
+    """Waiters queued before a server said "back off" go after the pause, still spaced."""
+    limiter = SlidingWindowLimiter(10, 1.0, margin=0.0)
+    limiter.acquire()
+    times = []
+
+    def worker():
+        limiter.acquire()
+        times.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.03)  # all three hold a moment 0.1, 0.2 and 0.3 s out
+    paused_at = time.monotonic()
+    limiter.pause(0.5)
+    for thread in threads:
+        thread.join()
+    times.sort()
+    assert times[0] >= paused_at + 0.5
+    assert all(b - a >= 0.09 for a, b in zip(times, times[1:]))
+
+
 def test_pause_holds_every_caller():
-    now = [0.0]
-    limiter = SlidingWindowLimiter(100, 1.0, clock=lambda: now[0],
-                                   sleep=lambda s: now.__setitem__(0, now[0] + s))
+    clock, sleep, now = fake_clock()
+    limiter = SlidingWindowLimiter(100, 1.0, clock=clock, sleep=sleep)
     limiter.pause(600)
     limiter.acquire()
     assert limiter.waited == 600
@@ -67,9 +104,8 @@ def test_pause_holds_every_caller():
 
 def test_a_late_send_moves_its_window():
     """A turn granted at 0 whose request only left at 0.3 keeps its slot until 1.3 (+margin)."""
-    now = [0.0]
-    limiter = SlidingWindowLimiter(1, 1.0, margin=0.0, clock=lambda: now[0],
-                                   sleep=lambda s: now.__setitem__(0, now[0] + s))
+    clock, sleep, now = fake_clock()
+    limiter = SlidingWindowLimiter(1, 1.0, margin=0.0, clock=clock, sleep=sleep)
     turn = limiter.acquire()
     now[0] = 0.3
     limiter.sent(turn)
