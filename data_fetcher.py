@@ -6,24 +6,19 @@ does not have (price, P/E, market cap, dividend yield, institutional ownership, 
 its statements fill in only the years EDGAR lacks when EDGAR has fewer than five.
 """
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from stock_refresh import edgar, filings, sections, xbrl
-from stock_refresh.http import NotFound, Upstreams
+from stock_refresh import edgar, filings
+from stock_refresh.http import Malformed, NotFound, Upstreams
 from stock_refresh.models import StockData
+from stock_refresh.parsing import Parser
 from stock_refresh.plan import ALL_KINDS, EDGAR_KINDS
 from stock_refresh.yahoo import Yahoo
 
 log = logging.getLogger(__name__)
 
 MIN_EDGAR_YEARS = 5
-# One thread at a time turns a big document into rows. The work holds the interpreter lock, so
-# more at once would not be faster; it would only delay the threads that are about to send a
-# request (skewing the rate the server sees) and hold several decoded documents (tens of MB
-# each) in memory at once.
-PARSING = threading.Lock()
 SECTION_FORMS = {"10-K": "sections_accession_10k", "10-Q": "sections_accession_10q"}
 
 
@@ -34,10 +29,14 @@ class Sources:
     upstreams: Upstreams
     ciks: edgar.CikMap
     yahoo: Yahoo
+    parser: Parser
 
     @classmethod
     def create(cls, upstreams: Upstreams) -> "Sources":
-        return cls(upstreams, edgar.CikMap(upstreams), Yahoo(upstreams))
+        return cls(upstreams, edgar.CikMap(upstreams), Yahoo(upstreams), Parser())
+
+    def close(self) -> None:
+        self.parser.close()
 
 
 def fetch_stock_data(symbol: str, sources: Sources, kinds=ALL_KINDS,
@@ -47,7 +46,7 @@ def fetch_stock_data(symbol: str, sources: Sources, kinds=ALL_KINDS,
     facts_unchanged = False
     if data.cik and kinds & EDGAR_KINDS:
         try:
-            facts_unchanged = fetch_edgar(data, sources.upstreams, kinds, known or {})
+            facts_unchanged = fetch_edgar(data, sources, kinds, known or {})
         except NotFound as error:  # listed in company_tickers.json, yet SEC has no such CIK
             data.notes.append(f"EDGAR has no data for CIK {data.cik} ({error}); Yahoo only")
             data.filings, data.earnings, data.sections = [], [], []
@@ -71,35 +70,36 @@ def fetch_market_data(symbols: list[str], sources: Sources) -> list[StockData]:
             for symbol in symbols if symbol in quotes]
 
 
-def fetch_edgar(data: StockData, upstreams: Upstreams, kinds, known: dict) -> bool:
+def fetch_edgar(data: StockData, sources: Sources, kinds, known: dict) -> bool:
     """Filings always (they tell whether anything changed); companyfacts only after a new
     filing. True when the facts were left alone because no new filing appeared."""
+    upstreams = sources.upstreams
     submissions = edgar.fetch_submissions(upstreams, data.cik)
     since = (date.today() - timedelta(days=365 * MIN_EDGAR_YEARS)).isoformat()
     pages = [edgar.fetch_submissions_page(upstreams, name)
              for name in filings.older_pages_needed(submissions, since)]
-    with PARSING:
-        data.filings, notes = filings.filing_rows(submissions, pages)
+    data.filings, notes = filings.filing_rows(submissions, pages)
     data.notes += notes
     data.kinds.add("filings")
     newest = max(data.filings, key=lambda f: (f["filing_date"], f["accession_number"]), default=None)
     unchanged = newest is not None and newest["accession_number"] == known.get("latest_filing_accession")
     if "fundamentals" in kinds and not unchanged:
+        url = edgar.COMPANYFACTS_URL.format(cik=data.cik)
         for attempt in upstreams.retrying("edgar"):  # a cut-off body is worth another try
             with attempt:
-                raw = edgar.fetch_companyfacts(upstreams, data.cik)
-                with PARSING:
-                    data.earnings, notes = xbrl.earnings_rows(
-                        edgar.decode_companyfacts(raw, data.cik))
-        del raw  # up to 4 MB, and the documents below take a while
+                body = edgar.fetch_companyfacts(upstreams, data.cik)
+                try:
+                    data.earnings, notes = sources.parser.earnings(*body)
+                except ValueError as error:
+                    raise Malformed(f"{url}: {error}") from None
         data.notes += notes
         data.kinds.add("fundamentals")
     if "sections" in kinds:
-        fetch_sections(data, upstreams, known)
+        fetch_sections(data, sources, known)
     return unchanged
 
 
-def fetch_sections(data: StockData, upstreams: Upstreams, known: dict) -> None:
+def fetch_sections(data: StockData, sources: Sources, known: dict) -> None:
     """Sections of the newest 10-K and 10-Q, only when newer than the stored ones."""
     for form, state_key in SECTION_FORMS.items():
         newest = next((f for f in sorted(data.filings, key=lambda f: f["filing_date"], reverse=True)
@@ -107,12 +107,15 @@ def fetch_sections(data: StockData, upstreams: Upstreams, known: dict) -> None:
         if newest is None or newest["accession_number"] == known.get(state_key):
             continue
         try:
-            html = edgar.fetch_document(upstreams, newest["document_url"])
+            body = edgar.fetch_document(sources.upstreams, newest["document_url"])
+            rows, notes = sources.parser.sections(*body, form)
         except NotFound as error:
             data.notes.append(f"{form} {newest['accession_number']}: document missing ({error})")
             continue
-        with PARSING:
-            rows, notes = sections.extract_sections(html, form)
+        except ValueError as error:
+            data.notes.append(f"{form} {newest['accession_number']}: document unreadable "
+                              f"({error})")
+            continue
         data.notes += notes
         for row in rows:
             row.update(filing_type=form, filing_date=newest["filing_date"],

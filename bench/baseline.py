@@ -73,6 +73,7 @@ def main(argv=None) -> int:
         if i % args.batch_size == 0 and i < len(symbols):
             time.sleep(args.batch_delay)
     end = time.monotonic()
+    sources.close()
     print(json.dumps({"stocks": len(symbols), "ok": ok, "failed": failed,
                       "startup_seconds": round(loop_start - STARTED, 3),
                       "loop_seconds": round(end - loop_start, 3),

@@ -1,6 +1,6 @@
 """Fetching from SEC EDGAR: plain JSON and bytes in, no parsing of facts here (see xbrl.py)."""
-import json
 import threading
+from typing import NamedTuple
 
 from .http import Malformed, Upstreams
 
@@ -47,25 +47,19 @@ def fetch_submissions_page(upstreams: Upstreams, name: str) -> dict:
     return _json_object(upstreams, SUBMISSIONS_URL.format(name=name))
 
 
-def fetch_companyfacts(upstreams: Upstreams, cik: int) -> bytes:
-    """The raw JSON: up to 4 MB, ten times that decoded, so the caller decides when to decode."""
-    return upstreams.get(COMPANYFACTS_URL.format(cik=cik)).content
+class Body(NamedTuple):
+    """A big body as it came off the wire (gzip or not): parsing.py decodes it elsewhere."""
+
+    data: bytes
+    gzipped: bool
 
 
-def decode_companyfacts(raw: bytes, cik: int) -> dict:
-    try:
-        facts = json.loads(raw)
-    except ValueError:
-        raise Malformed(f"{COMPANYFACTS_URL.format(cik=cik)}: expected JSON, got {len(raw)} "
-                        "bytes that do not parse") from None
-    if not isinstance(facts, dict):
-        raise Malformed(f"{COMPANYFACTS_URL.format(cik=cik)}: expected a JSON object, "
-                        f"got {type(facts).__name__}")
-    return facts
+def fetch_companyfacts(upstreams: Upstreams, cik: int) -> Body:
+    return Body(*upstreams.get_body(COMPANYFACTS_URL.format(cik=cik)))
 
 
-def fetch_document(upstreams: Upstreams, url: str) -> bytes:
-    return upstreams.get(url).content
+def fetch_document(upstreams: Upstreams, url: str) -> Body:
+    return Body(*upstreams.get_body(url))
 
 
 def _json_object(upstreams: Upstreams, url: str) -> dict:

@@ -7,12 +7,15 @@ that address with the path unchanged and the original host name still visible to
 (`Host: data.sec.gov` for requests, `data.sec.gov.localhost:PORT` for curl), and a request to
 any other host is refused, so tests can never reach the internet.
 """
+import gzip
 import logging
 import threading
+import zlib
 from collections import Counter
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from curl_cffi import requests as curl_requests
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
@@ -94,6 +97,21 @@ def parse_json(url: str, response: requests.Response):
     except ValueError:
         raise Malformed(f"{url}: expected JSON, got {len(response.content)} bytes that do not "
                         "parse", response.status_code) from None
+
+
+def _wire_body(response: requests.Response) -> bytes:
+    """A streamed response's body, still encoded; its connection goes back to the pool."""
+    body = response.raw.read(decode_content=False)
+    response.raw.release_conn()
+    return body
+
+
+def _readable(body: bytes, encoding: str) -> bytes:
+    """An error page's text, for matching SEC's throttle message."""
+    try:
+        return gzip.decompress(body) if "gzip" in encoding.lower() else body
+    except (OSError, EOFError, zlib.error):
+        return body
 
 
 _sending = threading.local()  # the limiter turn of the request this thread is sending
@@ -233,7 +251,12 @@ class Upstreams:
         """GET and parse JSON; a body that is not JSON is retried, then reported as malformed."""
         return self._fetch(url, headers, as_json=True)
 
-    def _fetch(self, url: str, headers: dict | None, as_json: bool):
+    def get_body(self, url: str, headers: dict | None = None) -> tuple[bytes, str]:
+        """GET a big body as it came off the wire: (bytes, Content-Encoding). Decoding it here
+        would hold the interpreter lock for every 10 KB chunk; parsing.py decodes it elsewhere."""
+        return self._fetch(url, headers, as_json=False, wire=True)
+
+    def _fetch(self, url: str, headers: dict | None, as_json: bool, wire: bool = False):
         upstream, target, host = self._target(url)
         send_headers = {"Host": host} if self.override else {}
         if upstream == "edgar":
@@ -242,25 +265,31 @@ class Upstreams:
         send_headers.update(headers or {})
         for attempt in self.retrying(upstream):
             with attempt:
-                response = self._send(upstream, url, target, send_headers)
+                response, body = self._send(upstream, url, target, send_headers, wire)
+                if wire:
+                    return body, response.headers.get("Content-Encoding", "").strip().lower()
                 return parse_json(url, response) if as_json else response
         raise AssertionError("unreachable")
 
-    def _send(self, upstream: str, url: str, target: str, headers: dict) -> requests.Response:
+    def _send(self, upstream: str, url: str, target: str, headers: dict,
+              wire: bool = False) -> tuple[requests.Response, bytes]:
+        """(response, body): the body decoded, or as it came off the wire with `wire`."""
         _sending.turn = self.take_turn(upstream)
         try:
-            response = self._session.get(target, headers=headers,
+            response = self._session.get(target, headers=headers, stream=wire,
                                          timeout=(min(10.0, self.timeout), self.timeout))
-            body = response.content
-        except requests.Timeout:
+            body = _wire_body(response) if wire else response.content
+        except (requests.Timeout, urllib3.exceptions.TimeoutError):
             raise Transient(f"{url}: no answer within {self.timeout:g} s") from None
-        except requests.RequestException as error:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             raise Transient(f"{url}: {type(error).__name__}: {error}") from None
         finally:
             _sending.turn = None
         status = response.status_code
         if status < 400:
-            return response
+            return response, body
+        if wire:
+            body = _readable(body, response.headers.get("Content-Encoding", ""))
         if upstream == "edgar" and status == 403 and any(
                 marker.encode() in body for marker in SEC_THROTTLE_MARKERS):
             self.count(upstream, "throttled")

@@ -207,6 +207,7 @@ class Refresh:
             log.error("run aborted: %s", abort_reason)
         finally:
             signal.signal(signal.SIGTERM, previous_handler)
+            self.sources.close()
         return self._finish(db, run_id, resumed_from, status, exit_code, abort_reason, symbol_info)
 
     def _terminate(self, signum, frame):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from stock_refresh.filings import filing_rows, older_pages_needed
 from stock_refresh.sections import extract_sections
-from stock_refresh.xbrl import earnings_rows
+from stock_refresh.xbrl import earnings_rows, read_companyfacts
 from tests.paths import FIXTURES
 
 SETTINGS = settings(max_examples=40, deadline=None,
@@ -78,6 +78,8 @@ def test_earnings_rows_never_raise(data, cik):
     rows, notes = earnings_rows(facts)
     assert isinstance(rows, list) and isinstance(notes, list)
     assert not any("could not be parsed" in n for n in notes), notes
+    raw = json.dumps(facts).encode()
+    assert repr(earnings_rows(read_companyfacts(raw))) == repr(earnings_rows(json.loads(raw)))
     for row in rows:
         assert row["period"] in ("annual", "Q1", "Q2", "Q3", "Q4")
 

@@ -1,0 +1,89 @@
+"""EDGAR's big bodies turned into rows in a helper process, off the fetch threads.
+
+Every fetch thread shares one interpreter lock. Decompressing and decoding a companyfacts
+payload and building its earnings rows, or reading a 10-K's sections, is 5-40 ms of pure
+Python; done in the fetch threads, that time is taken from the threads about to send the
+next request, and the job falls behind the rate limit it is allowed. One helper process does
+it on another core instead. Bodies cross over as they came off the wire (gzip: a few times
+smaller) and only rows come back, so the job itself never holds a decoded payload.
+"""
+import gzip
+import multiprocessing
+import threading
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from . import sections, xbrl
+
+
+def decode_body(data: bytes, encoding: str) -> bytes:
+    """A body as sent with `Content-Encoding: encoding` -> its bytes; ValueError if it is cut
+    off or corrupt, or in an encoding we never ask for."""
+    try:
+        if encoding in ("", "identity"):
+            return data
+        if encoding in ("gzip", "x-gzip"):
+            return gzip.decompress(data)
+        if encoding == "deflate":  # zlib-wrapped as the standard says, or raw as some servers send
+            try:
+                return zlib.decompress(data)
+            except zlib.error:
+                return zlib.decompress(data, -zlib.MAX_WBITS)
+    except (OSError, EOFError, zlib.error) as error:
+        raise ValueError(f"a {encoding} body of {len(data)} bytes that does not decompress "
+                         f"({error})") from None
+    raise ValueError(f"a body in Content-Encoding {encoding!r}, expected gzip or none")
+
+
+def earnings(data: bytes, encoding: str) -> tuple[list[dict], list[str]]:
+    """companyfacts body -> (earnings rows, notes); ValueError for a body that is not JSON."""
+    return xbrl.earnings_rows(xbrl.read_companyfacts(decode_body(data, encoding)))
+
+
+def filing_sections(data: bytes, encoding: str, form: str) -> tuple[list[dict], list[str]]:
+    """10-K/10-Q primary document body -> (section rows, notes)."""
+    return sections.extract_sections(decode_body(data, encoding), form)
+
+
+class Parser:
+    """The helper process: started on first use, replaced if it dies (once per call)."""
+
+    def __init__(self):
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def earnings(self, data: bytes, encoding: str) -> tuple[list[dict], list[str]]:
+        return self._call(earnings, data, encoding)
+
+    def sections(self, data: bytes, encoding: str, form: str) -> tuple[list[dict], list[str]]:
+        return self._call(filing_sections, data, encoding, form)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _call(self, function, *args):
+        for attempt in (1, 2):
+            pool = self._running()
+            try:
+                return pool.submit(function, *args).result()
+            except BrokenProcessPool:
+                self._discard(pool)
+                if attempt == 2:
+                    raise
+
+    def _running(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                # spawn, not fork: forking a process with running threads can copy a held lock
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
