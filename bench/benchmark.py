@@ -710,7 +710,7 @@ def parse_args(argv=None):
     ap.add_argument("--edgar-rps", type=float, default=100.0, help="EDGAR limit at the fake and in the config")
     ap.add_argument("--yahoo-rps", type=float, default=100.0, help="Yahoo limit at the fake and in the config")
     ap.add_argument("--latency-ms", type=float, default=200.0, help="the fake's latency per request")
-    ap.add_argument("--workers", type=int, default=32, help="processing.max_workers")
+    ap.add_argument("--workers", type=int, default=64, help="processing.max_workers (default 64)")
     ap.add_argument("--scenarios", default="cold,night,resume", help="comma list of cold, night, resume")
     ap.add_argument("--baseline", action="store_true", help="also run the seed-design baseline")
     ap.add_argument("--baseline-stocks", type=int, default=100,

@@ -1,8 +1,11 @@
 """Fetching from SEC EDGAR: plain JSON and bytes in, no parsing of facts here (see xbrl.py)."""
+import logging
 import threading
 from typing import NamedTuple
 
-from .http import Malformed, Upstreams
+from .http import Malformed, Upstreams, UpstreamError
+
+log = logging.getLogger(__name__)
 
 TICKERS_URL = "https://www.sec.gov/files/company_tickers.json"
 SUBMISSIONS_URL = "https://data.sec.gov/submissions/{name}"
@@ -31,6 +34,17 @@ class CikMap:
         self._upstreams = upstreams
         self._map: dict[str, int] | None = None
         self._lock = threading.Lock()
+
+    def load_in_background(self) -> None:
+        """Fetch the map now, beside whatever the run does first, so the first stocks do not
+        wait for it. A failure is left to the first lookup, which tries again and reports it."""
+        threading.Thread(target=self._load_quietly, name="cik-map", daemon=True).start()
+
+    def _load_quietly(self) -> None:
+        try:
+            self.cik("")
+        except UpstreamError as error:
+            log.info("ticker-to-CIK map not loaded yet (%s); trying again on first use", error)
 
     def cik(self, symbol: str) -> int | None:
         with self._lock:

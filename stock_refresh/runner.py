@@ -175,6 +175,9 @@ class Refresh:
                 resumed_from = unfinished["id"]
                 store.mark_run_interrupted(db, resumed_from, self._now())
             run_id = store.start_run(db, self._now(), resumed_from=resumed_from)
+            self.states = store.symbol_states(db)
+            if self.force or not self.states:  # a cold run: every stock needs its CIK
+                self.sources.ciks.load_in_background()
             symbols, symbol_info, fresh = load_symbols(config, self.upstreams,
                                                        store.last_good_symbol_list(db))
             if fresh:
@@ -234,7 +237,6 @@ class Refresh:
                 log.info("SEC daily indexes of %d days read: %d companies filed", scan.days_read,
                          len(scan.ciks))
         changed = scan.ciks if scan else None
-        self.states = store.symbol_states(db)
         self.plans, reasons = plan_run(symbols, self.states, utcnow(), self.force, changed)
         for reason, count in reasons.most_common():
             log.info("%d stocks: %s", count, reason)

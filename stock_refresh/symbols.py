@@ -6,6 +6,7 @@ ones split `BRK/B` into two bogus lines.
 """
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from .http import Upstreams, UpstreamError
 
@@ -51,15 +52,15 @@ def clean_symbols(lists: dict[str, list], include_non_common: bool = False) -> l
 
 
 def fetch_symbol_lists(upstreams: Upstreams, urls: dict[str, str]) -> dict[str, list]:
-    """The raw JSON arrays, keyed by exchange; raises `UpstreamError` on a bad answer."""
-    lists = {}
-    for exchange, url in urls.items():
-        data = upstreams.get_json(url)
+    """The raw JSON arrays, keyed by exchange, fetched side by side; raises `UpstreamError` on
+    a bad answer."""
+    with ThreadPoolExecutor(len(urls)) as pool:
+        answers = dict(zip(urls, pool.map(upstreams.get_json, urls.values())))
+    for exchange, data in answers.items():
         if not isinstance(data, list) or not data:
-            raise UpstreamError(f"{url}: expected a non-empty JSON array of symbols, "
+            raise UpstreamError(f"{urls[exchange]}: expected a non-empty JSON array of symbols, "
                                 f"got {type(data).__name__}")
-        lists[exchange] = data
-    return lists
+    return answers
 
 
 def choose_symbols(fetched: list[str] | None, last_good: tuple[list[str], str] | None,
