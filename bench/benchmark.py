@@ -1,7 +1,7 @@
 """Run the real job against the fake upstream with latency and enforced limits; print one table.
 
     python bench/benchmark.py [--stocks 1000] [--edgar-rps 100] [--yahoo-rps 100] [--latency-ms 200]
-                              [--workers 32] [--baseline] [--baseline-stocks M]
+                              [--workers 64] [--baseline] [--baseline-stocks M]
                               [--scenarios cold,night,resume] [--keep DIR] [--json FILE]
 
 Scenarios, each against its own fake (`tools/fake_upstream.py`, limits on):
@@ -20,8 +20,10 @@ Scenarios, each against its own fake (`tools/fake_upstream.py`, limits on):
 
 The floor of a run is the larger of (its requests to an upstream, as logged by the fake) / (that
 upstream's allowed rate). Violations are the fake's rate answers (EDGAR 403, Yahoo 429); the
-busiest sliding second per upstream is recomputed from the log's arrival times. Peak RSS is the
-larger of the report's `peak_rss_mb` and psutil samples of the job every 0.1 s. Exit status 0
+busiest sliding second per upstream is recomputed from the log's arrival times (the fake stamps
+each request with the kernel's receive time). Peak RSS is the larger of the report's
+`peak_rss_mb` (the job's peak plus its parsing helper's) and psutil samples of the job and its
+child processes together every 0.1 s. Exit status 0
 unless a run broke (a job exit other than 0, a killed run that was not killed, a failed check).
 """
 import argparse

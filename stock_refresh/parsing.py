@@ -9,7 +9,10 @@ smaller) and only rows come back, so the job itself never holds a decoded payloa
 """
 import gzip
 import multiprocessing
+import os
+import resource
 import threading
+import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -46,12 +49,40 @@ def filing_sections(data: bytes, encoding: str, form: str) -> tuple[list[dict], 
     return sections.extract_sections(decode_body(data, encoding), form)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since its program started: VmHWM, which exec
+    resets. getrusage's maxrss would count the parent's pages a spawned child shares for the
+    moment between fork and exec."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _exit_with_parent() -> None:
+    """Run in the helper at start: a job killed with SIGKILL cannot stop its helper, and the
+    pool's pipes do not tell an idle helper, so the helper watches for being orphaned."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 class Parser:
     """The helper process: started on first use, replaced if it dies (once per call)."""
 
     def __init__(self):
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self.peak_rss_mb = 0.0  # the helper's, read when it is closed
 
     def earnings(self, data: bytes, encoding: str) -> tuple[list[dict], list[str]]:
         return self._call(earnings, data, encoding)
@@ -63,6 +94,10 @@ class Parser:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool:
+            try:
+                self.peak_rss_mb = max(self.peak_rss_mb, pool.submit(peak_rss_mb).result(10))
+            except (BrokenProcessPool, TimeoutError):
+                pass
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _call(self, function, *args):
@@ -79,7 +114,8 @@ class Parser:
         with self._lock:
             if self._pool is None:
                 # spawn, not fork: forking a process with running threads can copy a held lock
-                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_exit_with_parent)
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:

@@ -20,6 +20,7 @@ class RunStats:
     retried: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     plan: dict[str, int] = field(default_factory=dict)  # why stocks were stale -> how many
+    helper_peak_rss_mb: float = 0.0  # the parsing helper process's, added to the job's own
 
     def record_success(self, symbol: str) -> None:
         self.successful.append(symbol)
@@ -57,7 +58,7 @@ def build_report(stats: RunStats, ended: datetime, *, status: str, exit_code: in
         "retries": sum(u["retries"] for u in upstreams.values()),
         "rate_limit_wait_seconds": round(sum(u["rate_limit_wait_seconds"] for u in upstreams.values()), 3),
         "stale_reasons": stats.plan,
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": round(peak_rss_mb() + stats.helper_peak_rss_mb, 1),
         "notes": stats.notes,
         "dry_run": dry_run,
     }
@@ -81,7 +82,4 @@ def write_report(report: dict, directory: Path, keep: int, now: datetime) -> Pat
 
 
 def peak_rss_mb() -> float:
-    """The job's peak resident memory plus its parsing helper's (a bound: the two peaks need
-    not coincide). The helper counts once it has exited."""
-    return round(sum(resource.getrusage(who).ru_maxrss
-                     for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024, 1)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

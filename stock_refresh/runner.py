@@ -211,6 +211,7 @@ class Refresh:
         finally:
             signal.signal(signal.SIGTERM, previous_handler)
             self.sources.close()
+            self.stats.helper_peak_rss_mb = self.sources.parser.peak_rss_mb
         return self._finish(db, run_id, resumed_from, status, exit_code, abort_reason, symbol_info)
 
     def _terminate(self, signum, frame):

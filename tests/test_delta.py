@@ -9,6 +9,8 @@ import time
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 
+import psutil
+
 from stock_refresh.plan import ALL_KINDS, EDGAR_KINDS, stale_kinds
 from tests.conftest import only_report, query, run_cli, write_config
 from tests.paths import ROOT
@@ -132,8 +134,12 @@ def test_kill_minus_nine_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
             if done >= 10:
                 break
             time.sleep(0.05)
+        helpers = psutil.Process(job.pid).children()
+        assert helpers  # the parsing helper (and multiprocessing's resource tracker)
         job.send_signal(signal.SIGKILL)
         job.wait()
+        gone, alive = psutil.wait_procs(helpers, timeout=10)
+        assert not alive, "a helper outlived the killed job"
         mark = len(fake.requests())
         first_done = {r["symbol"] for r in query(db, "SELECT symbol FROM run_progress "
                                                       "WHERE run_id = 1 AND status = 'done'")}

@@ -238,6 +238,7 @@ def test_requests_are_stamped_when_they_arrive_not_when_read():
         server, _ = listener.accept()
         with client, server:
             server.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            time.sleep(0.2)  # the kernel turns stamping on a moment after the first socket asks
             client.sendall(b"GET / HTTP/1.1\r\n\r\n")
             sent = time.monotonic()
             time.sleep(0.3)

@@ -43,7 +43,8 @@ def arrival(sock: socket.socket) -> float:
     client kept under the limit. The kernel stamps each packet as it arrives (SO_TIMESTAMPNS,
     on the wall clock); peeking at the first byte reads that stamp and consumes nothing.
     Blocks until a byte (or the end of the connection) arrives. Where the kernel gives no
-    stamp, the time the byte was seen.
+    stamp, the time the byte was seen; so are the first requests of a fresh server, since the
+    kernel turns stamping on a moment after the first socket asks for it.
     """
     _, ancillary, _, _ = sock.recvmsg(1, socket.CMSG_SPACE(16), socket.MSG_PEEK)
     for level, kind, value in ancillary:
