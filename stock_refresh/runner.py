@@ -256,10 +256,11 @@ class Refresh:
 
     def _tasks(self, symbols: list[str]) -> list[list[str]]:
         """One task per stock, except stocks that only need market data: those share one
-        Yahoo quote request per QUOTE_BATCH symbols."""
+        Yahoo quote request per QUOTE_BATCH symbols. Single stocks go first: their chains of
+        requests are the long ones, and the batches fill the gaps."""
         quote_only = [s for s in symbols if self.plans[s] == MARKET_ONLY]
         batches = [quote_only[i:i + QUOTE_BATCH] for i in range(0, len(quote_only), QUOTE_BATCH)]
-        return batches + [[s] for s in symbols if self.plans[s] != MARKET_ONLY]
+        return [[s] for s in symbols if self.plans[s] != MARKET_ONLY] + batches
 
     def _run_task(self, symbols: list[str]) -> list[StockData]:
         if self.plans[symbols[0]] == MARKET_ONLY:
