@@ -3,9 +3,12 @@
 EDGAR gives the filed figures (earnings history from companyfacts, the filings list from
 submissions, the newest 10-K/10-Q sections from the primary documents). Yahoo gives what EDGAR
 does not have (price, P/E, market cap, dividend yield, institutional ownership, sector...), and
-its statements fill in only the years EDGAR lacks when EDGAR has fewer than five.
+its statements fill in only the years EDGAR lacks when EDGAR has fewer than five. Yahoo's
+snapshot does not depend on anything EDGAR says, so during a run it is fetched beside the
+EDGAR requests: a stock's chain of requests is then as long as the longer of the two.
 """
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -24,18 +27,23 @@ SECTION_FORMS = {"10-K": "sections_accession_10k", "10-Q": "sections_accession_1
 
 @dataclass
 class Sources:
-    """The upstream clients one run shares between its workers."""
+    """The upstream clients one run shares between its workers; `side` runs each stock's Yahoo
+    snapshot beside its EDGAR requests (None: one after the other)."""
 
     upstreams: Upstreams
     ciks: edgar.CikMap
     yahoo: Yahoo
     parser: Parser
+    side: ThreadPoolExecutor | None = None
 
     @classmethod
-    def create(cls, upstreams: Upstreams) -> "Sources":
-        return cls(upstreams, edgar.CikMap(upstreams), Yahoo(upstreams), Parser())
+    def create(cls, upstreams: Upstreams, workers: int = 0) -> "Sources":
+        side = ThreadPoolExecutor(workers, thread_name_prefix="yahoo") if workers else None
+        return cls(upstreams, edgar.CikMap(upstreams), Yahoo(upstreams), Parser(), side)
 
     def close(self) -> None:
+        if self.side:
+            self.side.shutdown(wait=True, cancel_futures=True)
         self.parser.close()
 
 
@@ -43,6 +51,9 @@ def fetch_stock_data(symbol: str, sources: Sources, kinds=ALL_KINDS,
                      known: dict | None = None) -> StockData:
     """Fetch the data `kinds` of one stock; `known` is its stored state (for sections)."""
     data = StockData(symbol=symbol, cik=sources.ciks.cik(symbol))
+    snapshot = None
+    if kinds & {"market", "profile"} and sources.side:  # Yahoo's answer does not wait on EDGAR's
+        snapshot = sources.side.submit(sources.yahoo.snapshot, symbol)
     facts_unchanged = False
     if data.cik and kinds & EDGAR_KINDS:
         try:
@@ -55,7 +66,7 @@ def fetch_stock_data(symbol: str, sources: Sources, kinds=ALL_KINDS,
     need_statements = ("fundamentals" in kinds and not facts_unchanged
                        and edgar_years < MIN_EDGAR_YEARS)
     if kinds & {"market", "profile"} or need_statements:
-        fetch_yahoo(data, sources.yahoo, kinds, need_statements)
+        fetch_yahoo(data, sources.yahoo, kinds, need_statements, snapshot)
     data.profile["cik"] = data.cik
     latest_d_e = latest_debt_to_equity(data.earnings)
     if latest_d_e is not None and "fundamentals" in data.kinds:
@@ -124,10 +135,14 @@ def fetch_sections(data: StockData, sources: Sources, known: dict) -> None:
     data.kinds.add("sections")
 
 
-def fetch_yahoo(data: StockData, yahoo: Yahoo, kinds, need_statements: bool) -> None:
+def fetch_yahoo(data: StockData, yahoo: Yahoo, kinds, need_statements: bool,
+                snapshot: Future | None = None) -> None:
+    """Profile and market data (from `snapshot` when it was started earlier), and Yahoo's
+    statements when EDGAR has too few years."""
     try:
         if kinds & {"market", "profile"}:
-            data.profile, data.metrics = yahoo.snapshot(data.symbol)
+            data.profile, data.metrics = snapshot.result() if snapshot else \
+                yahoo.snapshot(data.symbol)
             data.kinds |= kinds & {"market", "profile"}
         if need_statements:
             have = {(row["year"], row["period"]) for row in data.earnings}

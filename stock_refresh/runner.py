@@ -151,7 +151,7 @@ class Refresh:
         self.options = options
         self.force = options.force or config.processing.force_refresh
         self.upstreams = Upstreams.from_config(config)
-        self.sources = Sources.create(self.upstreams)
+        self.sources = Sources.create(self.upstreams, config.processing.max_workers)
         self.stats = RunStats(started=utcnow())
         self.consecutive_failures = 0
         self.plans: dict[str, frozenset] = {}

@@ -108,3 +108,19 @@ def test_second_run_changes_nothing_and_skips_unchanged_companyfacts(first_run, 
     second = fake.requests()[mark:]
     assert not [r for r in second if "/companyfacts/" in r["path"]]
     assert not [r for r in second if "/Archives/edgar/data/" in r["path"]]
+
+
+def test_a_stocks_yahoo_snapshot_goes_beside_its_edgar_requests(tmp_path):
+    """One worker, one stock: Yahoo is asked before EDGAR's last answer, not after it."""
+    from tests.upstream import FakeUpstream
+
+    with FakeUpstream(companies=1, latency_ms=150) as fake:
+        config = write_config(tmp_path, fake.url, processing={"max_workers": 1})
+        result = run_cli("--config", config, "--symbols", "AAPL")
+        log = fake.requests()
+    assert result.returncode == 0, result.stderr[-2000:]
+    edgar = [r["t"] for r in log if r["host"] in ("data.sec.gov", "www.sec.gov")
+             and "/files/" not in r["path"]]
+    yahoo = [r["t"] for r in log if "yahoo.com" in r["host"]]
+    assert len(edgar) >= 3 and yahoo
+    assert min(yahoo) < max(edgar)
