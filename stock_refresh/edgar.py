@@ -62,10 +62,10 @@ def fetch_submissions_page(upstreams: Upstreams, name: str) -> dict:
 
 
 class Body(NamedTuple):
-    """A big body as it came off the wire (gzip or not): parsing.py decodes it elsewhere."""
+    """A big body as it came off the wire: parsing.py decodes it elsewhere."""
 
     data: bytes
-    gzipped: bool
+    encoding: str  # its Content-Encoding, lower case ("" for none)
 
 
 def fetch_companyfacts(upstreams: Upstreams, cik: int) -> Body:

@@ -7,10 +7,8 @@ that address with the path unchanged and the original host name still visible to
 (`Host: data.sec.gov` for requests, `data.sec.gov.localhost:PORT` for curl), and a request to
 any other host is refused, so tests can never reach the internet.
 """
-import gzip
 import logging
 import threading
-import zlib
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -24,6 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from tenacity import wait_random_exponential
 
 from .limiter import SharedSlidingWindowLimiter, SlidingWindowLimiter, limiter_for_rate
+from .wire import decode_body
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +103,6 @@ def _wire_body(response: requests.Response) -> bytes:
     body = response.raw.read(decode_content=False)
     response.raw.release_conn()
     return body
-
-
-def _readable(body: bytes, encoding: str) -> bytes:
-    """An error page's text, for matching SEC's throttle message."""
-    try:
-        return gzip.decompress(body) if "gzip" in encoding.lower() else body
-    except (OSError, EOFError, zlib.error):
-        return body
 
 
 _sending = threading.local()  # the limiter turn of the request this thread is sending
@@ -288,8 +279,11 @@ class Upstreams:
         status = response.status_code
         if status < 400:
             return response, body
-        if wire:
-            body = _readable(body, response.headers.get("Content-Encoding", ""))
+        if wire:  # an error page: its text, for matching SEC's throttle message
+            try:
+                body = decode_body(body, response.headers.get("Content-Encoding", "").lower())
+            except ValueError:
+                pass
         if upstream == "edgar" and status == 403 and any(
                 marker.encode() in body for marker in SEC_THROTTLE_MARKERS):
             self.count(upstream, "throttled")

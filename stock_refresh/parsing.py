@@ -7,36 +7,16 @@ next request, and the job falls behind the rate limit it is allowed. One helper 
 it on another core instead. Bodies cross over as they came off the wire (gzip: a few times
 smaller) and only rows come back, so the job itself never holds a decoded payload.
 """
-import gzip
 import multiprocessing
 import os
-import resource
 import threading
 import time
-import zlib
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from . import sections, xbrl
-
-
-def decode_body(data: bytes, encoding: str) -> bytes:
-    """A body as sent with `Content-Encoding: encoding` -> its bytes; ValueError if it is cut
-    off or corrupt, or in an encoding we never ask for."""
-    try:
-        if encoding in ("", "identity"):
-            return data
-        if encoding in ("gzip", "x-gzip"):
-            return gzip.decompress(data)
-        if encoding == "deflate":  # zlib-wrapped as the standard says, or raw as some servers send
-            try:
-                return zlib.decompress(data)
-            except zlib.error:
-                return zlib.decompress(data, -zlib.MAX_WBITS)
-    except (OSError, EOFError, zlib.error) as error:
-        raise ValueError(f"a {encoding} body of {len(data)} bytes that does not decompress "
-                         f"({error})") from None
-    raise ValueError(f"a body in Content-Encoding {encoding!r}, expected gzip or none")
+from .report import peak_rss_mb
+from .wire import decode_body
 
 
 def earnings(data: bytes, encoding: str) -> tuple[list[dict], list[str]]:
@@ -47,20 +27,6 @@ def earnings(data: bytes, encoding: str) -> tuple[list[dict], list[str]]:
 def filing_sections(data: bytes, encoding: str, form: str) -> tuple[list[dict], list[str]]:
     """10-K/10-Q primary document body -> (section rows, notes)."""
     return sections.extract_sections(decode_body(data, encoding), form)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory since its program started: VmHWM, which exec
-    resets. getrusage's maxrss would count the parent's pages a spawned child shares for the
-    moment between fork and exec."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _exit_with_parent() -> None:

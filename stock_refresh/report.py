@@ -82,4 +82,14 @@ def write_report(report: dict, directory: Path, keep: int, now: datetime) -> Pat
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory since its program started: VmHWM, which exec
+    resets. getrusage's maxrss would also count the parent's pages that a started program
+    shares for the moment between fork and exec."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

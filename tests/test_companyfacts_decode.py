@@ -8,7 +8,8 @@ import psutil
 import pytest
 import requests
 
-from stock_refresh.parsing import Parser, decode_body
+from stock_refresh.parsing import Parser
+from stock_refresh.wire import decode_body
 from stock_refresh.xbrl import UNIT_OF, earnings_rows, read_companyfacts
 from tests.paths import FIXTURES
 from tests.upstream import FakeUpstream
@@ -120,3 +121,22 @@ def test_the_helper_process_gives_the_rows_of_the_gzipped_payload_and_survives_a
         parser.close()
     # its own peak, not this process's pages it shared between fork and exec
     assert 15 < parser.peak_rss_mb < 100
+
+
+def test_a_gzipped_sec_throttle_page_on_the_wire_path_is_recognised():
+    """Bodies fetched undecoded still have their error pages read: SEC's 403 comes gzipped."""
+    from stock_refresh.edgar import fetch_companyfacts
+    from stock_refresh.http import Throttled, Upstreams
+    from tests.conftest import CONTACT
+
+    with FakeUpstream(companies=1, edgar_rps=2, extra_args=["--block-seconds", "1"]) as fake:
+        upstreams = Upstreams(sec_contact=CONTACT, edgar_requests_per_second=50,
+                              yahoo_delay_seconds=0, timeout=5, retries=0, edgar_cooldown=0.1,
+                              override=fake.url)
+        bodies = [fetch_companyfacts(upstreams, 320193) for _ in range(2)]
+        with pytest.raises(Throttled, match="SEC request rate threshold exceeded"):
+            fetch_companyfacts(upstreams, 320193)
+        assert fake.requests()[-1]["status"] == 403
+    assert bodies[0].encoding == "gzip"
+    assert earnings_rows(json.loads(decode_body(*bodies[0])))[0]
+    assert upstreams.summary()["edgar"]["throttled"] == 1
