@@ -4,6 +4,7 @@
 Exit codes: 0 done, 1 failures over the threshold or aborted, 2 bad usage or configuration,
 75 another refresh is running.
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -17,24 +18,38 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="batch_refresh.py",
         description="Refresh every NYSE and NASDAQ common stock: fundamentals from SEC EDGAR, "
-                    "market data from Yahoo, written to SQLite, with a JSON summary report.",
+        "market data from Yahoo, written to SQLite, with a JSON summary report.",
         epilog="exit codes: 0 done, 1 failures over the threshold or aborted, "
-               "2 bad usage or configuration, 75 another refresh is running")
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG),
-                        help="config file (default: batch_config.json beside this script)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="fetch the symbol list and print what would be done; write nothing")
-    parser.add_argument("--limit", type=positive_int, metavar="N",
-                        help="process only the first N symbols")
-    parser.add_argument("--symbols", type=symbol_list, metavar="AAPL,MSFT",
-                        help="process only these symbols")
-    parser.add_argument("--force", action="store_true",
-                        help="refresh every data kind, fresh or not")
+        "2 bad usage or configuration, 75 another refresh is running",
+    )
+    parser.add_argument(
+        "--config",
+        default=str(DEFAULT_CONFIG),
+        help="config file (default: batch_config.json beside this script)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="fetch the symbol list and print what would be done; write nothing",
+    )
+    parser.add_argument(
+        "--limit", type=positive_int, metavar="N", help="process only the first N symbols"
+    )
+    parser.add_argument(
+        "--symbols", type=symbol_list, metavar="AAPL,MSFT", help="process only these symbols"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="refresh every data kind, fresh or not"
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging on the console")
-    parser.add_argument("--check-config", action="store_true",
-                        help="validate the config and exit (0 ok, 2 bad)")
-    parser.add_argument("--notify-failure", metavar="UNIT",
-                        help="send the failure notification for UNIT (used by systemd OnFailure=)")
+    parser.add_argument(
+        "--check-config", action="store_true", help="validate the config and exit (0 ok, 2 bad)"
+    )
+    parser.add_argument(
+        "--notify-failure",
+        metavar="UNIT",
+        help="send the failure notification for UNIT (used by systemd OnFailure=)",
+    )
     return parser.parse_args(argv)
 
 
@@ -64,17 +79,28 @@ def main(argv=None) -> int:
         return 2
     if args.check_config:
         from stock_refresh.runner import config_warnings
+
         for warning in config_warnings(config):
             print(f"config warning: {warning}", file=sys.stderr)
         print(f"config ok: {config.path}")
         return 0
     if args.notify_failure:
         from stock_refresh.notify import notify_failure
+
         notify_failure(config.notifications, args.notify_failure, config.logging.log_directory)
         return 0
     from stock_refresh.runner import Options, run
-    return run(config, Options(dry_run=args.dry_run, limit=args.limit, symbols=args.symbols,
-                               force=args.force, verbose=args.verbose))
+
+    return run(
+        config,
+        Options(
+            dry_run=args.dry_run,
+            limit=args.limit,
+            symbols=args.symbols,
+            force=args.force,
+            verbose=args.verbose,
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ its statements fill in only the years EDGAR lacks when EDGAR has fewer than five
 snapshot does not depend on anything EDGAR says, so during a run it is fetched beside the
 EDGAR requests: a stock's chain of requests is then as long as the longer of the two.
 """
+
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,8 +48,9 @@ class Sources:
         self.parser.close()
 
 
-def fetch_stock_data(symbol: str, sources: Sources, kinds=ALL_KINDS,
-                     known: dict | None = None) -> StockData:
+def fetch_stock_data(
+    symbol: str, sources: Sources, kinds=ALL_KINDS, known: dict | None = None
+) -> StockData:
     """Fetch the data `kinds` of one stock; `known` is its stored state (for sections)."""
     data = StockData(symbol=symbol, cik=sources.ciks.cik(symbol))
     snapshot = None
@@ -63,8 +65,9 @@ def fetch_stock_data(symbol: str, sources: Sources, kinds=ALL_KINDS,
             data.filings, data.earnings, data.sections = [], [], []
             data.kinds -= EDGAR_KINDS
     edgar_years = sum(1 for row in data.earnings if row["period"] == "annual")
-    need_statements = ("fundamentals" in kinds and not facts_unchanged
-                       and edgar_years < MIN_EDGAR_YEARS)
+    need_statements = (
+        "fundamentals" in kinds and not facts_unchanged and edgar_years < MIN_EDGAR_YEARS
+    )
     if kinds & {"market", "profile"} or need_statements:
         fetch_yahoo(data, sources.yahoo, kinds, need_statements, snapshot)
     data.profile["cik"] = data.cik
@@ -77,8 +80,11 @@ def fetch_stock_data(symbol: str, sources: Sources, kinds=ALL_KINDS,
 def fetch_market_data(symbols: list[str], sources: Sources) -> list[StockData]:
     """Nightly market data for many stocks at once; symbols Yahoo does not know are left out."""
     quotes = sources.yahoo.quotes(symbols)
-    return [StockData(symbol=symbol, metrics=quotes[symbol], kinds={"market"})
-            for symbol in symbols if symbol in quotes]
+    return [
+        StockData(symbol=symbol, metrics=quotes[symbol], kinds={"market"})
+        for symbol in symbols
+        if symbol in quotes
+    ]
 
 
 def fetch_edgar(data: StockData, sources: Sources, kinds, known: dict) -> bool:
@@ -87,13 +93,19 @@ def fetch_edgar(data: StockData, sources: Sources, kinds, known: dict) -> bool:
     upstreams = sources.upstreams
     submissions = edgar.fetch_submissions(upstreams, data.cik)
     since = (date.today() - timedelta(days=365 * MIN_EDGAR_YEARS)).isoformat()
-    pages = [edgar.fetch_submissions_page(upstreams, name)
-             for name in filings.older_pages_needed(submissions, since)]
+    pages = [
+        edgar.fetch_submissions_page(upstreams, name)
+        for name in filings.older_pages_needed(submissions, since)
+    ]
     data.filings, notes = filings.filing_rows(submissions, pages)
     data.notes += notes
     data.kinds.add("filings")
-    newest = max(data.filings, key=lambda f: (f["filing_date"], f["accession_number"]), default=None)
-    unchanged = newest is not None and newest["accession_number"] == known.get("latest_filing_accession")
+    newest = max(
+        data.filings, key=lambda f: (f["filing_date"], f["accession_number"]), default=None
+    )
+    unchanged = newest is not None and newest["accession_number"] == known.get(
+        "latest_filing_accession"
+    )
     if "fundamentals" in kinds and not unchanged:
         url = edgar.COMPANYFACTS_URL.format(cik=data.cik)
         for attempt in upstreams.retrying("edgar"):  # a cut-off body is worth another try
@@ -113,8 +125,14 @@ def fetch_edgar(data: StockData, sources: Sources, kinds, known: dict) -> bool:
 def fetch_sections(data: StockData, sources: Sources, known: dict) -> None:
     """Sections of the newest 10-K and 10-Q, only when newer than the stored ones."""
     for form, state_key in SECTION_FORMS.items():
-        newest = next((f for f in sorted(data.filings, key=lambda f: f["filing_date"], reverse=True)
-                       if f["filing_type"] == form), None)
+        newest = next(
+            (
+                f
+                for f in sorted(data.filings, key=lambda f: f["filing_date"], reverse=True)
+                if f["filing_type"] == form
+            ),
+            None,
+        )
         if newest is None or newest["accession_number"] == known.get(state_key):
             continue
         try:
@@ -124,30 +142,37 @@ def fetch_sections(data: StockData, sources: Sources, known: dict) -> None:
             data.notes.append(f"{form} {newest['accession_number']}: document missing ({error})")
             continue
         except ValueError as error:
-            data.notes.append(f"{form} {newest['accession_number']}: document unreadable "
-                              f"({error})")
+            data.notes.append(f"{form} {newest['accession_number']}: document unreadable ({error})")
             continue
         data.notes += notes
         for row in rows:
-            row.update(filing_type=form, filing_date=newest["filing_date"],
-                       accession_number=newest["accession_number"])
+            row.update(
+                filing_type=form,
+                filing_date=newest["filing_date"],
+                accession_number=newest["accession_number"],
+            )
         data.sections += rows
     data.kinds.add("sections")
 
 
-def fetch_yahoo(data: StockData, yahoo: Yahoo, kinds, need_statements: bool,
-                snapshot: Future | None = None) -> None:
+def fetch_yahoo(
+    data: StockData, yahoo: Yahoo, kinds, need_statements: bool, snapshot: Future | None = None
+) -> None:
     """Profile and market data (from `snapshot` when it was started earlier), and Yahoo's
     statements when EDGAR has too few years."""
     try:
         if kinds & {"market", "profile"}:
-            data.profile, data.metrics = snapshot.result() if snapshot else \
-                yahoo.snapshot(data.symbol)
+            data.profile, data.metrics = (
+                snapshot.result() if snapshot else yahoo.snapshot(data.symbol)
+            )
             data.kinds |= kinds & {"market", "profile"}
         if need_statements:
             have = {(row["year"], row["period"]) for row in data.earnings}
-            data.earnings += [row for row in yahoo.statements(data.symbol)
-                              if (row["year"], row["period"]) not in have]
+            data.earnings += [
+                row
+                for row in yahoo.statements(data.symbol)
+                if (row["year"], row["period"]) not in have
+            ]
             data.kinds.add("fundamentals")
     except NotFound:
         if not data.cik:
@@ -157,6 +182,9 @@ def fetch_yahoo(data: StockData, yahoo: Yahoo, kinds, need_statements: bool,
 
 def latest_debt_to_equity(earnings: list[dict]) -> float | None:
     """D/E of the newest balance sheet that has equity, so the metric and the history agree."""
-    dated = [row for row in earnings
-             if row.get("shareholder_equity") is not None and row.get("fiscal_end")]
+    dated = [
+        row
+        for row in earnings
+        if row.get("shareholder_equity") is not None and row.get("fiscal_end")
+    ]
     return max(dated, key=lambda row: row["fiscal_end"]).get("debt_to_equity") if dated else None

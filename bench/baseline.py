@@ -10,11 +10,12 @@ takes the first N symbols of the list (as `batch_refresh.py --limit N` does), an
 every (N/M)-th of them, fetches and saves each in turn, sleeps S after each stock and D after
 each batch, and prints one JSON line: stocks, ok, failed, startup_seconds, loop_seconds.
 """
+
 import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 STARTED = time.monotonic()
@@ -47,7 +48,7 @@ def sample(symbols: list[str], count: int | None) -> list[str]:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def main(argv=None) -> int:
@@ -74,10 +75,18 @@ def main(argv=None) -> int:
             time.sleep(args.batch_delay)
     end = time.monotonic()
     sources.close()
-    print(json.dumps({"stocks": len(symbols), "ok": ok, "failed": failed,
-                      "startup_seconds": round(loop_start - STARTED, 3),
-                      "loop_seconds": round(end - loop_start, 3),
-                      "requests": upstreams.summary()}))
+    print(
+        json.dumps(
+            {
+                "stocks": len(symbols),
+                "ok": ok,
+                "failed": failed,
+                "startup_seconds": round(loop_start - STARTED, 3),
+                "loop_seconds": round(end - loop_start, 3),
+                "requests": upstreams.summary(),
+            }
+        )
+    )
     return 0 if ok else 1
 
 

@@ -26,6 +26,7 @@ each request with the kernel's receive time). Peak RSS is the larger of the repo
 child processes together every 0.1 s. Exit status 0
 unless a run broke (a job exit other than 0, a killed run that was not killed, a failed check).
 """
+
 import argparse
 import datetime as dt
 import json
@@ -53,6 +54,7 @@ sys.path.insert(0, str(FAKE.parent))
 sys.path.insert(0, str(ROOT))
 
 from fakeup.dates import is_business_day  # noqa: E402  (the fake's own calendar)
+
 from stock_refresh.symbols import clean_symbols  # noqa: E402  (the job's own list filter)
 
 CONTACT = "Bench Runner bench.runner@gmail.com"
@@ -61,12 +63,28 @@ BLOCK_SECONDS = 5
 LIST_PATH = "/rreichel3/US-Stock-Symbols/main/{0}/{0}_tickers.json"
 NEW_FILINGS = 0.03
 EDGAR_HOSTS = {"www.sec.gov", "data.sec.gov"}
-SEED_SEC_RPS = 10.0                      # the real limit the seed's delays were tuned for
+SEED_SEC_RPS = 10.0  # the real limit the seed's delays were tuned for
 SEED_STOCK_DELAY, SEED_BATCH_DELAY, SEED_BATCH_SIZE = 0.5, 10.0, 50
-COLUMNS = ("scenario", "stocks", "wall_s", "floor_s", "floor_by", "wall_over_floor",
-           "edgar_per_stock", "yahoo_per_stock", "edgar_requests", "yahoo_requests",
-           "edgar_403", "yahoo_429", "edgar_max_per_s", "yahoo_max_per_s", "violations",
-           "peak_rss_mb", "exit_code", "notes")
+COLUMNS = (
+    "scenario",
+    "stocks",
+    "wall_s",
+    "floor_s",
+    "floor_by",
+    "wall_over_floor",
+    "edgar_per_stock",
+    "yahoo_per_stock",
+    "edgar_requests",
+    "yahoo_requests",
+    "edgar_403",
+    "yahoo_429",
+    "edgar_max_per_s",
+    "yahoo_max_per_s",
+    "violations",
+    "peak_rss_mb",
+    "exit_code",
+    "notes",
+)
 
 
 class BenchError(Exception):
@@ -75,9 +93,11 @@ class BenchError(Exception):
 
 # ---------------------------------------------------------------- the fake upstream
 
+
 def fake_help() -> str:
-    return subprocess.run([sys.executable, str(FAKE), "--help"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        [sys.executable, str(FAKE), "--help"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 class Fake:
@@ -93,8 +113,9 @@ class Fake:
     def start(self, timeout: float = 120) -> "Fake":
         self.folder.mkdir(parents=True, exist_ok=True)
         err = open(self.folder / "fake.stderr", "a")
-        self.proc = subprocess.Popen([sys.executable, str(FAKE), *self.args], stdout=subprocess.PIPE,
-                                     stderr=err, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(FAKE), *self.args], stdout=subprocess.PIPE, stderr=err, text=True
+        )
         err.close()
         first: list[str] = []
         threading.Thread(target=self._drain, args=(first,), daemon=True).start()
@@ -144,11 +165,29 @@ class Fake:
         return [json.loads(line) for line in lines if line.strip()]
 
 
-def fake_args(companies: int, latency_ms: float, edgar_rps: float, yahoo_rps: float, as_of: dt.date,
-              new_filings: float | None, cache_dir: Path | None) -> list[str]:
-    args = ["--companies", str(companies), "--latency-ms", str(latency_ms),
-            "--block-seconds", str(BLOCK_SECONDS),
-            "--edgar-rps", str(edgar_rps), "--yahoo-rps", str(yahoo_rps), "--as-of", as_of.isoformat()]
+def fake_args(
+    companies: int,
+    latency_ms: float,
+    edgar_rps: float,
+    yahoo_rps: float,
+    as_of: dt.date,
+    new_filings: float | None,
+    cache_dir: Path | None,
+) -> list[str]:
+    args = [
+        "--companies",
+        str(companies),
+        "--latency-ms",
+        str(latency_ms),
+        "--block-seconds",
+        str(BLOCK_SECONDS),
+        "--edgar-rps",
+        str(edgar_rps),
+        "--yahoo-rps",
+        str(yahoo_rps),
+        "--as-of",
+        as_of.isoformat(),
+    ]
     if new_filings:
         args += ["--new-filings", str(new_filings)]
     if cache_dir is not None:
@@ -165,8 +204,11 @@ def listed_symbols(companies: int) -> int:
         fake.start()
         lists = {}
         for exchange in ("nyse", "nasdaq"):
-            with urllib.request.urlopen(urllib.request.Request(
-                    f"{fake.url}/raw.githubusercontent.com{LIST_PATH.format(exchange)}")) as answer:
+            with urllib.request.urlopen(
+                urllib.request.Request(
+                    f"{fake.url}/raw.githubusercontent.com{LIST_PATH.format(exchange)}"
+                )
+            ) as answer:
                 lists[exchange] = json.loads(answer.read())
     finally:
         fake.stop()
@@ -188,8 +230,19 @@ def calibrate(stocks: int) -> tuple[int, int | None]:
 
 def warm_cache(cache_dir: Path, companies: int, as_of: dt.date, new_filings: float | None) -> None:
     """Have the fake build every body it will serve before any timed run (`--warm`)."""
-    cmd = [sys.executable, str(FAKE), "--warm", "--companies", str(companies), "--cache-dir",
-           str(cache_dir), "--seed", SEED, "--as-of", as_of.isoformat()]
+    cmd = [
+        sys.executable,
+        str(FAKE),
+        "--warm",
+        "--companies",
+        str(companies),
+        "--cache-dir",
+        str(cache_dir),
+        "--seed",
+        SEED,
+        "--as-of",
+        as_of.isoformat(),
+    ]
     if new_filings:
         cmd += ["--new-filings", str(new_filings)]
     say(f"warming the fake's cache: {companies} companies as of {as_of} ...")
@@ -201,6 +254,7 @@ def warm_cache(cache_dir: Path, companies: int, as_of: dt.date, new_filings: flo
 
 
 # ---------------------------------------------------------------- what the fake saw
+
 
 def upstream_of(host: str) -> str:
     host = (host or "").split(":")[0]
@@ -241,12 +295,19 @@ def traffic(entries: list[dict], edgar_rps: float, yahoo_rps: float) -> dict:
         docs += "/api/xbrl/companyfacts/" in e.get("path", "")
     edgar_max, edgar_over = busiest_second(by["edgar"], edgar_rps)
     yahoo_max, yahoo_over = busiest_second(by["yahoo"], yahoo_rps)
-    return {"edgar_requests": len(by["edgar"]), "yahoo_requests": len(by["yahoo"]),
-            "edgar_403": limited["edgar"], "yahoo_429": limited["yahoo"],
-            "edgar_max_per_s": edgar_max, "yahoo_max_per_s": yahoo_max,
-            "over_limit_arrivals": edgar_over + yahoo_over, "companyfacts_requests": docs,
-            "first_t": min(times, default=None), "last_t": max(times, default=None),
-            "edgar_span_s": max(by["edgar"]) - min(by["edgar"]) if by["edgar"] else 0.0}
+    return {
+        "edgar_requests": len(by["edgar"]),
+        "yahoo_requests": len(by["yahoo"]),
+        "edgar_403": limited["edgar"],
+        "yahoo_429": limited["yahoo"],
+        "edgar_max_per_s": edgar_max,
+        "yahoo_max_per_s": yahoo_max,
+        "over_limit_arrivals": edgar_over + yahoo_over,
+        "companyfacts_requests": docs,
+        "first_t": min(times, default=None),
+        "last_t": max(times, default=None),
+        "edgar_span_s": max(by["edgar"]) - min(by["edgar"]) if by["edgar"] else 0.0,
+    }
 
 
 def diagnosis(run: dict, seen: dict, fake_cpu: float | None) -> dict:
@@ -263,7 +324,9 @@ def diagnosis(run: dict, seen: dict, fake_cpu: float | None) -> dict:
         "job_cpu_s": round(run["cpu_s"], 1),
         "fake_cpu_s": None if fake_cpu is None else round(fake_cpu, 1),
         "cpu_busy": round(cpu / (run["wall"] * cores), 2) if run["wall"] else None,
-        "rss_sampled_mb": None if run["rss_sampled_mb"] is None else round(run["rss_sampled_mb"], 1),
+        "rss_sampled_mb": None
+        if run["rss_sampled_mb"] is None
+        else round(run["rss_sampled_mb"], 1),
         "rss_report_mb": run["rss_report_mb"],
     }
 
@@ -271,32 +334,63 @@ def diagnosis(run: dict, seen: dict, fake_cpu: float | None) -> dict:
 def diagnosis_text(row: dict) -> str:
     if row.get("startup_s") is None:
         return ""
-    return (f"first request after {row['startup_s']:g} s, EDGAR at {cell(row['edgar_rate'])}/s "
-            f"over {row['edgar_span_s']:g} s, exit {row['tail_s']:g} s after the last answer; "
-            f"CPU: job {row['job_cpu_s']:g} s + fake {cell(row['fake_cpu_s'])} s = "
-            f"{row['cpu_busy']:.0%} of {os.cpu_count()} cores; RSS sampled {cell(row['rss_sampled_mb'])}"
-            f" MB, reported {cell(row['rss_report_mb'])} MB")
+    return (
+        f"first request after {row['startup_s']:g} s, EDGAR at {cell(row['edgar_rate'])}/s "
+        f"over {row['edgar_span_s']:g} s, exit {row['tail_s']:g} s after the last answer; "
+        f"CPU: job {row['job_cpu_s']:g} s + fake {cell(row['fake_cpu_s'])} s = "
+        f"{row['cpu_busy']:.0%} of {os.cpu_count()} cores; RSS sampled {cell(row['rss_sampled_mb'])}"
+        f" MB, reported {cell(row['rss_report_mb'])} MB"
+    )
 
 
-def row_for(scenario: str, stocks: int, wall: float, seen: dict, edgar_rps: float,
-            yahoo_rps: float, rss: float | None, exit_code, notes: str) -> dict:
-    floors = {"edgar": seen["edgar_requests"] / edgar_rps, "yahoo": seen["yahoo_requests"] / yahoo_rps}
+def row_for(
+    scenario: str,
+    stocks: int,
+    wall: float,
+    seen: dict,
+    edgar_rps: float,
+    yahoo_rps: float,
+    rss: float | None,
+    exit_code,
+    notes: str,
+) -> dict:
+    floors = {
+        "edgar": seen["edgar_requests"] / edgar_rps,
+        "yahoo": seen["yahoo_requests"] / yahoo_rps,
+    }
     floor_by = max(floors, key=floors.get)
     floor = floors[floor_by]
-    return {"scenario": scenario, "stocks": stocks, "wall_s": round(wall, 2),
-            "floor_s": round(floor, 2), "floor_by": floor_by,
-            "wall_over_floor": round(wall / floor, 2) if floor else math.inf,
-            "edgar_per_stock": round(seen["edgar_requests"] / stocks, 2) if stocks else 0.0,
-            "yahoo_per_stock": round(seen["yahoo_requests"] / stocks, 2) if stocks else 0.0,
-            **{k: seen[k] for k in ("edgar_requests", "yahoo_requests", "edgar_403", "yahoo_429",
-                                    "edgar_max_per_s", "yahoo_max_per_s")},
-            "violations": seen["edgar_403"] + seen["yahoo_429"] + seen["over_limit_arrivals"],
-            "peak_rss_mb": None if rss is None else round(rss, 1), "exit_code": exit_code,
-            "notes": notes, "floors_s": {k: round(v, 2) for k, v in floors.items()},
-            "companyfacts_requests": seen["companyfacts_requests"]}
+    return {
+        "scenario": scenario,
+        "stocks": stocks,
+        "wall_s": round(wall, 2),
+        "floor_s": round(floor, 2),
+        "floor_by": floor_by,
+        "wall_over_floor": round(wall / floor, 2) if floor else math.inf,
+        "edgar_per_stock": round(seen["edgar_requests"] / stocks, 2) if stocks else 0.0,
+        "yahoo_per_stock": round(seen["yahoo_requests"] / stocks, 2) if stocks else 0.0,
+        **{
+            k: seen[k]
+            for k in (
+                "edgar_requests",
+                "yahoo_requests",
+                "edgar_403",
+                "yahoo_429",
+                "edgar_max_per_s",
+                "yahoo_max_per_s",
+            )
+        },
+        "violations": seen["edgar_403"] + seen["yahoo_429"] + seen["over_limit_arrivals"],
+        "peak_rss_mb": None if rss is None else round(rss, 1),
+        "exit_code": exit_code,
+        "notes": notes,
+        "floors_s": {k: round(v, 2) for k, v in floors.items()},
+        "companyfacts_requests": seen["companyfacts_requests"],
+    }
 
 
 # ---------------------------------------------------------------- running the job
+
 
 class RssSampler(threading.Thread):
     """Peak resident memory of a process and its children, and the CPU time they used so far,
@@ -330,15 +424,19 @@ def cpu_seconds(proc: psutil.Process) -> float:
     return times.user + times.system
 
 
-def write_config(folder: Path, fake_url: str, edgar_rps: float, yahoo_rps: float, workers: int) -> Path:
+def write_config(
+    folder: Path, fake_url: str, edgar_rps: float, yahoo_rps: float, workers: int
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     config = {
         "processing": {"max_workers": workers},
-        "rate_limiting": {"edgar_requests_per_second": edgar_rps,
-                          "yfinance_delay_seconds": 1.0 / yahoo_rps,
-                          # the fake blocks for BLOCK_SECONDS, not SEC's 10 minutes: a violation
-                          # is counted in the table instead of stalling the benchmark
-                          "edgar_cooldown_seconds": 2 * BLOCK_SECONDS},
+        "rate_limiting": {
+            "edgar_requests_per_second": edgar_rps,
+            "yfinance_delay_seconds": 1.0 / yahoo_rps,
+            # the fake blocks for BLOCK_SECONDS, not SEC's 10 minutes: a violation
+            # is counted in the table instead of stalling the benchmark
+            "edgar_cooldown_seconds": 2 * BLOCK_SECONDS,
+        },
         "sources": {"sec_contact": CONTACT, "upstream_override": fake_url},
     }
     path = folder / "batch_config.json"
@@ -359,15 +457,19 @@ def done_count(db: Path) -> int:
     try:
         conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=1)
         try:
-            return conn.execute("SELECT count(*) FROM run_progress WHERE status = 'done' AND "
-                                "run_id = (SELECT max(id) FROM refresh_runs)").fetchone()[0]
+            return conn.execute(
+                "SELECT count(*) FROM run_progress WHERE status = 'done' AND "
+                "run_id = (SELECT max(id) FROM refresh_runs)"
+            ).fetchone()[0]
         finally:
             conn.close()
     except sqlite3.Error:
         return 0
 
 
-def run_job(cmd: list[str], folder: Path, kill_at: int | None = None, capture: bool = False) -> dict:
+def run_job(
+    cmd: list[str], folder: Path, kill_at: int | None = None, capture: bool = False
+) -> dict:
     """Run a command to its end (or SIGKILL it once `kill_at` stocks are done); time it.
     With capture, its stdout is returned (the baseline prints its result there)."""
     reports = folder / "reports"
@@ -375,8 +477,9 @@ def run_job(cmd: list[str], folder: Path, kill_at: int | None = None, capture: b
     env = {**os.environ, "STOCK_REFRESH_CACHE_DIR": str(folder / "cache")}
     out = open(folder / "job.out", "a")
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=folder, stdout=subprocess.PIPE if capture else out,
-                            stderr=out, text=True, env=env)
+    proc = subprocess.Popen(
+        cmd, cwd=folder, stdout=subprocess.PIPE if capture else out, stderr=out, text=True, env=env
+    )
     sampler = RssSampler(proc.pid)
     sampler.start()
     killed_at = None
@@ -397,23 +500,33 @@ def run_job(cmd: list[str], folder: Path, kill_at: int | None = None, capture: b
     new = sorted(after - before, key=lambda p: p.stat().st_mtime)
     report = json.loads(new[-1].read_text()) if new else None
     peaks = [v for v in (rss, (report or {}).get("peak_rss_mb")) if v is not None]
-    return {"wall": ended - started, "started": started, "ended": ended, "cpu_s": sampler.cpu,
-            "exit_code": proc.returncode, "report": report, "stdout": stdout,
-            "peak_rss_mb": max(peaks) if peaks else None, "rss_sampled_mb": rss,
-            "rss_report_mb": (report or {}).get("peak_rss_mb"), "killed_at": killed_at}
-
-
+    return {
+        "wall": ended - started,
+        "started": started,
+        "ended": ended,
+        "cpu_s": sampler.cpu,
+        "exit_code": proc.returncode,
+        "report": report,
+        "stdout": stdout,
+        "peak_rss_mb": max(peaks) if peaks else None,
+        "rss_sampled_mb": rss,
+        "rss_report_mb": (report or {}).get("peak_rss_mb"),
+        "killed_at": killed_at,
+    }
 
 
 # ---------------------------------------------------------------- dates and the aged database
 
+
 def business_days_before(day: dt.date) -> tuple[dt.date, dt.date]:
     """(the business day before the one before `day`, the business day before `day`)."""
+
     def previous(d: dt.date) -> dt.date:
         d -= dt.timedelta(days=1)
         while not is_business_day(d):
             d -= dt.timedelta(days=1)
         return d
+
     filings_day = previous(day)
     return previous(filings_day), filings_day
 
@@ -421,8 +534,10 @@ def business_days_before(day: dt.date) -> tuple[dt.date, dt.date]:
 def latest_nyse_close(now: dt.datetime) -> dt.datetime:
     import exchange_calendars
     import pandas as pd
-    cal = exchange_calendars.get_calendar("XNYS", start=f"{now.year - 1}-01-01",
-                                          end=f"{now.year + 1}-12-31")
+
+    cal = exchange_calendars.get_calendar(
+        "XNYS", start=f"{now.year - 1}-01-01", end=f"{now.year + 1}-12-31"
+    )
     ts = pd.Timestamp(now)
     closes = cal.schedule["close"]
     return closes[closes <= ts].iloc[-1].to_pydatetime()
@@ -435,23 +550,36 @@ def age_database(db_path: Path, filings_day: dt.date, now: dt.datetime) -> None:
     conn = sqlite3.connect(db_path)
     with conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(symbol_state)")]
-        aged = [c for c in columns if c.endswith("_refreshed_at") or c in ("last_success", "last_attempt")]
+        aged = [
+            c
+            for c in columns
+            if c.endswith("_refreshed_at") or c in ("last_success", "last_attempt")
+        ]
         rows = conn.execute(f"SELECT symbol, {', '.join(aged)} FROM symbol_state").fetchall()
         for symbol, *values in rows:
-            new = [(dt.datetime.fromisoformat(v) - dt.timedelta(days=1)).isoformat() if v else v
-                   for v in values]
+            new = [
+                (dt.datetime.fromisoformat(v) - dt.timedelta(days=1)).isoformat() if v else v
+                for v in values
+            ]
             new[aged.index("market_refreshed_at")] = market_at
-            conn.execute(f"UPDATE symbol_state SET {', '.join(c + ' = ?' for c in aged)} "
-                         "WHERE symbol = ?", [*new, symbol])
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            conn.execute(
+                f"UPDATE symbol_state SET {', '.join(c + ' = ?' for c in aged)} WHERE symbol = ?",
+                [*new, symbol],
+            )
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
         if "job_state" in tables:
-            conn.execute("INSERT INTO job_state (key, value) VALUES ('daily_index_through', ?) "
-                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                         [(filings_day - dt.timedelta(days=1)).isoformat()])
+            conn.execute(
+                "INSERT INTO job_state (key, value) VALUES ('daily_index_through', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [(filings_day - dt.timedelta(days=1)).isoformat()],
+            )
     conn.close()
 
 
 # ---------------------------------------------------------------- scenarios
+
 
 class Bench:
     def __init__(self, args, workdir: Path):
@@ -463,7 +591,9 @@ class Bench:
         self.cache_dir = workdir / "fake-cache" if "--cache-dir" in help_text else None
         self.warm = self.cache_dir is not None and "--warm" in help_text
         self.warmed: set = set()
-        self.cold_day, self.filings_day = business_days_before(dt.datetime.now(dt.timezone.utc).date())
+        self.cold_day, self.filings_day = business_days_before(
+            dt.datetime.now(dt.UTC).date()
+        )
         self.companies, self.limit = calibrate(args.stocks)
 
     def fake(self, name: str, as_of: dt.date, new_filings: float | None = None) -> Fake:
@@ -471,9 +601,18 @@ class Bench:
         if self.warm and (as_of, new_filings) not in self.warmed:
             warm_cache(self.cache_dir, self.companies, as_of, new_filings)
             self.warmed.add((as_of, new_filings))
-        return Fake(self.workdir / name / "fake",
-                    fake_args(self.companies, a.latency_ms, a.edgar_rps, a.yahoo_rps, as_of,
-                              new_filings, self.cache_dir)).start()
+        return Fake(
+            self.workdir / name / "fake",
+            fake_args(
+                self.companies,
+                a.latency_ms,
+                a.edgar_rps,
+                a.yahoo_rps,
+                as_of,
+                new_filings,
+                self.cache_dir,
+            ),
+        ).start()
 
     def fresh(self, name: str) -> Path:
         """An empty folder for a scenario (a kept DIR from an earlier run is cleared)."""
@@ -493,25 +632,39 @@ class Bench:
         run["fake_cpu_s"] = fake.cpu() - before
         return run
 
-    def job_row(self, scenario: str, stocks: int, fake: Fake, mark: int, run: dict, notes: str) -> dict:
+    def job_row(
+        self, scenario: str, stocks: int, fake: Fake, mark: int, run: dict, notes: str
+    ) -> dict:
         a = self.args
         seen = traffic(fake.entries(mark), a.edgar_rps, a.yahoo_rps)
-        row = row_for(scenario, stocks, run["wall"], seen, a.edgar_rps, a.yahoo_rps,
-                      run["peak_rss_mb"], run["exit_code"], notes)
+        row = row_for(
+            scenario,
+            stocks,
+            run["wall"],
+            seen,
+            a.edgar_rps,
+            a.yahoo_rps,
+            run["peak_rss_mb"],
+            run["exit_code"],
+            notes,
+        )
         report = run["report"] or {}
         row.update(diagnosis(run, seen, run.get("fake_cpu_s")))
         row["job_duration_s"] = report.get("duration_seconds")
         row["failed_stocks"] = report.get("failed")
         if scenario != "resume" and report.get("total_stocks") not in (None, stocks):
-            self.problems.append(f"{scenario}: the job refreshed {report['total_stocks']} stocks, "
-                                 f"not {stocks}")
+            self.problems.append(
+                f"{scenario}: the job refreshed {report['total_stocks']} stocks, not {stocks}"
+            )
         if report.get("failed"):
             row["notes"] = (row["notes"] + f"; {report['failed']} failed").lstrip("; ")
         return row
 
     def check_exit(self, scenario: str, run: dict, expected: int = 0) -> None:
         if run["exit_code"] != expected:
-            self.problems.append(f"{scenario}: job exit code {run['exit_code']} (expected {expected})")
+            self.problems.append(
+                f"{scenario}: job exit code {run['exit_code']} (expected {expected})"
+            )
 
     def cold(self, keep_for_night: bool) -> None:
         a = self.args
@@ -530,7 +683,7 @@ class Bench:
     def night(self) -> None:
         a = self.args
         folder = self.workdir / "cold"
-        age_database(folder / "stocks.db", self.filings_day, dt.datetime.now(dt.timezone.utc))
+        age_database(folder / "stocks.db", self.filings_day, dt.datetime.now(dt.UTC))
         self.fresh("night")
         fake = self.fake("night", self.filings_day, NEW_FILINGS)
         try:
@@ -554,17 +707,25 @@ class Bench:
             say(f"resume: cold run killed at {half}/{a.stocks} done ...")
             killed = self.run(fake, self.job_cmd(config), folder, kill_at=half)
             if killed["killed_at"] is None:
-                self.problems.append(f"resume: the run ended (exit {killed['exit_code']}) "
-                                     "before half the stocks were done; nothing was killed")
+                self.problems.append(
+                    f"resume: the run ended (exit {killed['exit_code']}) "
+                    "before half the stocks were done; nothing was killed"
+                )
                 return
-            time.sleep(1.1)           # in-flight answers land in the log; timestamps move on
+            time.sleep(1.1)  # in-flight answers land in the log; timestamps move on
             mark = fake.mark()
             run = self.run(fake, self.job_cmd(config), folder)
             self.check_exit("resume", run)
             checks = self.resume_checks(folder / "stocks.db", run["report"] or {}, a.stocks)
             remaining = a.stocks - checks["done_by_killed"]
-            row = self.job_row("resume", remaining, fake, mark, run,
-                               f"killed at {killed['killed_at']}/{a.stocks}; " + checks["summary"])
+            row = self.job_row(
+                "resume",
+                remaining,
+                fake,
+                mark,
+                run,
+                f"killed at {killed['killed_at']}/{a.stocks}; " + checks["summary"],
+            )
             row["resume_checks"] = checks
             self.rows.append(row)
         finally:
@@ -576,22 +737,43 @@ class Bench:
             integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
             runs = conn.execute("SELECT id, started_at FROM refresh_runs ORDER BY id").fetchall()
             killed_id, (resumed_id, resumed_started) = runs[0][0], runs[-1]
-            done_killed = {r[0] for r in conn.execute(
-                "SELECT symbol FROM run_progress WHERE run_id = ? AND status = 'done'", [killed_id])}
-            done_resumed = {r[0] for r in conn.execute(
-                "SELECT symbol FROM run_progress WHERE run_id = ? AND status = 'done'", [resumed_id])}
-            saved_again = {r[0] for r in conn.execute(
-                "SELECT symbol FROM symbol_state WHERE last_success >= ?", [resumed_started])}
+            done_killed = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT symbol FROM run_progress WHERE run_id = ? AND status = 'done'",
+                    [killed_id],
+                )
+            }
+            done_resumed = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT symbol FROM run_progress WHERE run_id = ? AND status = 'done'",
+                    [resumed_id],
+                )
+            }
+            saved_again = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT symbol FROM symbol_state WHERE last_success >= ?", [resumed_started]
+                )
+            }
         finally:
             conn.close()
         redone = sorted(done_killed & saved_again)
         total = len(done_killed | done_resumed)
-        checks = {"resumed_from_run": report.get("resumed_from_run"), "killed_run": killed_id,
-                  "integrity_check": integrity, "done_by_killed": len(done_killed),
-                  "redone": redone, "done_total": total}
+        checks = {
+            "resumed_from_run": report.get("resumed_from_run"),
+            "killed_run": killed_id,
+            "integrity_check": integrity,
+            "done_by_killed": len(done_killed),
+            "redone": redone,
+            "done_total": total,
+        }
         failed = []
         if checks["resumed_from_run"] != killed_id:
-            failed.append(f"report's resumed_from_run is {checks['resumed_from_run']!r}, not {killed_id}")
+            failed.append(
+                f"report's resumed_from_run is {checks['resumed_from_run']!r}, not {killed_id}"
+            )
         if integrity != "ok":
             failed.append(f"integrity_check: {integrity}")
         if redone:
@@ -599,8 +781,11 @@ class Bench:
         if total != stocks:
             failed.append(f"{total} of {stocks} stocks done after the resume")
         self.problems += [f"resume: {f}" for f in failed]
-        checks["summary"] = "; ".join(failed) if failed else \
-            f"resumed_from_run={killed_id}, integrity ok, 0 redone, {total}/{stocks} done"
+        checks["summary"] = (
+            "; ".join(failed)
+            if failed
+            else f"resumed_from_run={killed_id}, integrity ok, 0 redone, {total}/{stocks} done"
+        )
         return checks
 
     def baseline(self) -> None:
@@ -612,14 +797,31 @@ class Bench:
         fake = self.fake("baseline", self.cold_day)
         try:
             config = write_config(folder, fake.url, a.edgar_rps, a.yahoo_rps, 1)
-            say(f"baseline: seed design on {sample_n} of {a.stocks} stocks "
-                f"(sleep {stock_delay:g} s per stock, {batch_delay:g} s per {SEED_BATCH_SIZE}) ...")
-            cmd = [sys.executable, str(BASELINE), "--config", str(config), "--limit", str(a.stocks),
-                   "--sample", str(sample_n), "--stock-delay", str(stock_delay),
-                   "--batch-size", str(SEED_BATCH_SIZE), "--batch-delay", str(batch_delay)]
+            say(
+                f"baseline: seed design on {sample_n} of {a.stocks} stocks "
+                f"(sleep {stock_delay:g} s per stock, {batch_delay:g} s per {SEED_BATCH_SIZE}) ..."
+            )
+            cmd = [
+                sys.executable,
+                str(BASELINE),
+                "--config",
+                str(config),
+                "--limit",
+                str(a.stocks),
+                "--sample",
+                str(sample_n),
+                "--stock-delay",
+                str(stock_delay),
+                "--batch-size",
+                str(SEED_BATCH_SIZE),
+                "--batch-delay",
+                str(batch_delay),
+            ]
             run = self.run(fake, cmd, folder, capture=True)
             self.check_exit("baseline", run)
-            result = json.loads(run["stdout"].strip().splitlines()[-1]) if run["stdout"].strip() else {}
+            result = (
+                json.loads(run["stdout"].strip().splitlines()[-1]) if run["stdout"].strip() else {}
+            )
             seen = traffic(fake.entries(0), a.edgar_rps, a.yahoo_rps)
         finally:
             fake.stop()
@@ -637,10 +839,23 @@ class Bench:
         note = f"measured {run['wall']:.1f} s on {m}, extrapolated" if m < n else "measured"
         if result.get("failed"):
             note += f"; {result['failed']} failed"
-        row = row_for("baseline", n, wall, scaled, a.edgar_rps, a.yahoo_rps, run["peak_rss_mb"],
-                      run["exit_code"], note)
-        row.update(edgar_max_per_s=seen["edgar_max_per_s"], yahoo_max_per_s=seen["yahoo_max_per_s"],
-                   sample_stocks=m, sample_wall_s=round(run["wall"], 2))
+        row = row_for(
+            "baseline",
+            n,
+            wall,
+            scaled,
+            a.edgar_rps,
+            a.yahoo_rps,
+            run["peak_rss_mb"],
+            run["exit_code"],
+            note,
+        )
+        row.update(
+            edgar_max_per_s=seen["edgar_max_per_s"],
+            yahoo_max_per_s=seen["yahoo_max_per_s"],
+            sample_stocks=m,
+            sample_wall_s=round(run["wall"], 2),
+        )
         self.rows.append(row)
 
 
@@ -649,6 +864,7 @@ def say(message: str) -> None:
 
 
 # ---------------------------------------------------------------- the table
+
 
 def cell(value) -> str:
     if value is None:
@@ -659,16 +875,48 @@ def cell(value) -> str:
 
 
 def table(rows: list[dict], edgar_rps: float, yahoo_rps: float) -> str:
-    heads = ("scenario", "stocks", "wall s", "floor s", "by", "wall/floor", "edgar/stock",
-             "yahoo/stock", "403", "429", f"max/s edgar (<= {edgar_rps:g})",
-             f"max/s yahoo (<= {yahoo_rps:g})", "violations", "peak RSS MB", "exit")
-    keys = ("scenario", "stocks", "wall_s", "floor_s", "floor_by", "wall_over_floor",
-            "edgar_per_stock", "yahoo_per_stock", "edgar_403", "yahoo_429", "edgar_max_per_s",
-            "yahoo_max_per_s", "violations", "peak_rss_mb", "exit_code")
+    heads = (
+        "scenario",
+        "stocks",
+        "wall s",
+        "floor s",
+        "by",
+        "wall/floor",
+        "edgar/stock",
+        "yahoo/stock",
+        "403",
+        "429",
+        f"max/s edgar (<= {edgar_rps:g})",
+        f"max/s yahoo (<= {yahoo_rps:g})",
+        "violations",
+        "peak RSS MB",
+        "exit",
+    )
+    keys = (
+        "scenario",
+        "stocks",
+        "wall_s",
+        "floor_s",
+        "floor_by",
+        "wall_over_floor",
+        "edgar_per_stock",
+        "yahoo_per_stock",
+        "edgar_403",
+        "yahoo_429",
+        "edgar_max_per_s",
+        "yahoo_max_per_s",
+        "violations",
+        "peak_rss_mb",
+        "exit_code",
+    )
     body = [[cell(r.get(k)) for k in keys] for r in rows]
-    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(heads)]
-    line = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w)  # noqa: E731
-                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    widths = [
+        max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(heads)
+    ]
+    line = lambda cells: "  ".join(
+        c.rjust(w) if i else c.ljust(w)
+        for i, (c, w) in enumerate(zip(cells, widths))
+    )
     out = [line(heads), line(["-" * w for w in widths])] + [line(b) for b in body]
     for r in rows:
         out.append(f"  {r['scenario']}: {r['notes']}")
@@ -688,36 +936,67 @@ def goals(rows: list[dict]) -> tuple[dict, list[str]]:
         lines.append(f"{'met   ' if ok else 'MISSED'}  {text}")
 
     if cold:
-        goal("cold_wall_over_floor", cold["wall_over_floor"], cold["wall_over_floor"] <= 1.15,
-             f"cold wall/floor {cell(cold['wall_over_floor'])} <= 1.15")
+        goal(
+            "cold_wall_over_floor",
+            cold["wall_over_floor"],
+            cold["wall_over_floor"] <= 1.15,
+            f"cold wall/floor {cell(cold['wall_over_floor'])} <= 1.15",
+        )
     if cold and base:
         ratio = round(base["wall_s"] / cold["wall_s"], 2)
         goal("baseline_over_cold", ratio, ratio >= 8, f"baseline/cold {ratio:g}x >= 8x")
     if cold and night:
         edgar = round(night["edgar_requests"] / max(cold["edgar_requests"], 1), 4)
         wall = round(night["wall_s"] / cold["wall_s"], 4)
-        goal("night_edgar_share", edgar, edgar <= 0.05, f"night EDGAR requests {edgar:.1%} of cold's <= 5%")
+        goal(
+            "night_edgar_share",
+            edgar,
+            edgar <= 0.05,
+            f"night EDGAR requests {edgar:.1%} of cold's <= 5%",
+        )
         goal("night_wall_share", wall, wall <= 0.10, f"night wall {wall:.1%} of cold's <= 10%")
     violations = sum(r["violations"] for r in rows)
-    goal("violations", violations, violations == 0, f"limit violations at the fake: {violations} (0)")
-    rss = [r["peak_rss_mb"] for r in rows if r["peak_rss_mb"] is not None and r["scenario"] != "baseline"]
+    goal(
+        "violations", violations, violations == 0, f"limit violations at the fake: {violations} (0)"
+    )
+    rss = [
+        r["peak_rss_mb"]
+        for r in rows
+        if r["peak_rss_mb"] is not None and r["scenario"] != "baseline"
+    ]
     if rss:
         goal("peak_rss_mb", max(rss), max(rss) < 300, f"peak RSS {max(rss):g} MB < 300 MB")
     return summary, lines
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--stocks", type=int, default=1000, help="stocks per run (default 1000)")
-    ap.add_argument("--edgar-rps", type=float, default=100.0, help="EDGAR limit at the fake and in the config")
-    ap.add_argument("--yahoo-rps", type=float, default=100.0, help="Yahoo limit at the fake and in the config")
-    ap.add_argument("--latency-ms", type=float, default=200.0, help="the fake's latency per request")
+    ap.add_argument(
+        "--edgar-rps", type=float, default=100.0, help="EDGAR limit at the fake and in the config"
+    )
+    ap.add_argument(
+        "--yahoo-rps", type=float, default=100.0, help="Yahoo limit at the fake and in the config"
+    )
+    ap.add_argument(
+        "--latency-ms", type=float, default=200.0, help="the fake's latency per request"
+    )
     ap.add_argument("--workers", type=int, default=64, help="processing.max_workers (default 64)")
-    ap.add_argument("--scenarios", default="cold,night,resume", help="comma list of cold, night, resume")
+    ap.add_argument(
+        "--scenarios", default="cold,night,resume", help="comma list of cold, night, resume"
+    )
     ap.add_argument("--baseline", action="store_true", help="also run the seed-design baseline")
-    ap.add_argument("--baseline-stocks", type=int, default=100,
-                    help="stocks the baseline really fetches; its time is extrapolated (default 100)")
-    ap.add_argument("--keep", type=Path, default=None, help="keep databases, logs and reports in DIR")
+    ap.add_argument(
+        "--baseline-stocks",
+        type=int,
+        default=100,
+        help="stocks the baseline really fetches; its time is extrapolated (default 100)",
+    )
+    ap.add_argument(
+        "--keep", type=Path, default=None, help="keep databases, logs and reports in DIR"
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the table as JSON to FILE")
     args = ap.parse_args(argv)
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -754,10 +1033,12 @@ def main(argv=None) -> int:
     summary, goal_lines = goals(bench.rows)
     cores = os.cpu_count()
     print(table(bench.rows, args.edgar_rps, args.yahoo_rps))
-    print(f"cores: {cores}; latency {args.latency_ms:g} ms; workers {args.workers}; "
-          f"fake as of {bench.cold_day} (cold) / {bench.filings_day} (night); "
-          f"fake: {bench.companies} synthetic companies, cache "
-          f"{'warmed' if bench.warm else 'on' if bench.cache_dir else 'off (not supported)'}")
+    print(
+        f"cores: {cores}; latency {args.latency_ms:g} ms; workers {args.workers}; "
+        f"fake as of {bench.cold_day} (cold) / {bench.filings_day} (night); "
+        f"fake: {bench.companies} synthetic companies, cache "
+        f"{'warmed' if bench.warm else 'on' if bench.cache_dir else 'off (not supported)'}"
+    )
     ratio = summary.get("baseline_over_cold", {}).get("value")
     if ratio is not None:
         print(f"baseline / cold: {ratio:g}x")
@@ -765,14 +1046,30 @@ def main(argv=None) -> int:
     for problem in bench.problems:
         print(f"PROBLEM: {problem}")
     if args.json:
-        args.json.write_text(json.dumps({
-            "columns": list(COLUMNS), "rows": bench.rows, "cores": cores,
-            "baseline_over_cold": ratio, "goals": summary, "problems": bench.problems,
-            "settings": {"stocks": args.stocks, "edgar_rps": args.edgar_rps, "yahoo_rps": args.yahoo_rps,
-                         "latency_ms": args.latency_ms, "workers": args.workers,
-                         "cold_as_of": bench.cold_day.isoformat(),
-                         "night_as_of": bench.filings_day.isoformat()}},
-            indent=2, default=str) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "columns": list(COLUMNS),
+                    "rows": bench.rows,
+                    "cores": cores,
+                    "baseline_over_cold": ratio,
+                    "goals": summary,
+                    "problems": bench.problems,
+                    "settings": {
+                        "stocks": args.stocks,
+                        "edgar_rps": args.edgar_rps,
+                        "yahoo_rps": args.yahoo_rps,
+                        "latency_ms": args.latency_ms,
+                        "workers": args.workers,
+                        "cold_as_of": bench.cold_day.isoformat(),
+                        "night_as_of": bench.filings_day.isoformat(),
+                    },
+                },
+                indent=2,
+                default=str,
+            )
+            + "\n"
+        )
     return 1 if bench.problems else 0
 
 

@@ -4,6 +4,7 @@ A file copy of a live WAL database misses committed pages still in the -wal file
 torn state; `Connection.backup` copies one consistent snapshot of committed data while the
 screener keeps reading and writing.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -77,12 +78,13 @@ def _prune(backup_dir: Path, keep: int, made: Path) -> None:
         if match and path != made and path.is_file():
             backups.append(((match[1], int(match[2] or 0)), path))
     backups.sort(reverse=True)
-    for _, path in backups[keep - 1:]:
+    for _, path in backups[keep - 1 :]:
         path.unlink()
 
 
-def backup_database(db_path: str | os.PathLike, backup_dir: str | os.PathLike, keep: int,
-                    now: datetime) -> Path | None:
+def backup_database(
+    db_path: str | os.PathLike, backup_dir: str | os.PathLike, keep: int, now: datetime
+) -> Path | None:
     """Back up db_path into backup_dir/stocks_backup_YYYYMMDD_HHMMSS.db (name from `now`,
     in whatever zone the caller chose); None when there is no database yet."""
     if keep < 1:

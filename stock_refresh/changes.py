@@ -6,6 +6,7 @@ filing of a day in one file: a handful of requests a week tell which companies n
 filings and facts fetched again. When an index that should exist cannot be read, the scan says
 "unknown" and the run falls back to asking every company.
 """
+
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -14,8 +15,9 @@ from .http import NotFound, UpstreamError, Upstreams
 
 log = logging.getLogger(__name__)
 
-INDEX_URL = ("https://www.sec.gov/Archives/edgar/daily-index/{day:%Y}/QTR{quarter}/"
-             "form.{day:%Y%m%d}.idx")
+INDEX_URL = (
+    "https://www.sec.gov/Archives/edgar/daily-index/{day:%Y}/QTR{quarter}/form.{day:%Y%m%d}.idx"
+)
 PERIODIC_FORMS = {"10-K", "10-Q", "20-F", "40-F", "10-KT", "10-QT"}
 # A weekday index still missing this many days later was a holiday, not a late upload.
 MISSING_MEANS_HOLIDAY_AFTER = timedelta(days=3)
@@ -61,13 +63,15 @@ def scan_daily_indexes(upstreams: Upstreams, through: date, today: date) -> Inde
                 if day == today:
                     break  # published in the evening; tomorrow's run reads it
                 if today - day <= MISSING_MEANS_HOLIDAY_AFTER:
-                    scan.notes.append(f"SEC daily index for {day} is missing; "
-                                      "asking every company instead")
+                    scan.notes.append(
+                        f"SEC daily index for {day} is missing; asking every company instead"
+                    )
                     scan.ciks = None
                     return scan
             except UpstreamError as error:
-                scan.notes.append(f"SEC daily index for {day} unreadable ({error}); "
-                                  "asking every company instead")
+                scan.notes.append(
+                    f"SEC daily index for {day} unreadable ({error}); asking every company instead"
+                )
                 scan.ciks = None
                 return scan
         scan.through = day

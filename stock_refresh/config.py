@@ -8,6 +8,7 @@ expected and what was found, instead of a KeyError halfway through a night's run
 Regenerate the reference tables after changing a field:
     python -m stock_refresh.config README.md
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -66,6 +67,7 @@ def _returning(test: Callable[[Any], bool]) -> Callable[[Any], Any]:
     def check(v: Any) -> Any:
         _require(test(v))
         return v
+
     return check
 
 
@@ -85,8 +87,9 @@ def number(lo: float, *, above: bool = False, hi: float | None = None, why: str 
     """A finite int or float; `above` makes the lower bound exclusive."""
     expected = f"a number {'>' if above else '>='} {lo}" + ("" if hi is None else f" and <= {hi}")
     ok = (lambda v: v > lo) if above else (lambda v: v >= lo)
-    return Rule(expected + why, _returning(
-        lambda v: _is_number(v) and ok(v) and (hi is None or v <= hi)))
+    return Rule(
+        expected + why, _returning(lambda v: _is_number(v) and ok(v) and (hi is None or v <= hi))
+    )
 
 
 def _text(v: Any) -> str:
@@ -156,13 +159,19 @@ URL = Rule("an http:// or https:// URL", _url)
 
 def _origin(v: Any) -> str:
     parts = _split_url(v)
-    _require(parts.port is not None and parts.path in ("", "/") and not parts.query
-             and not parts.fragment and parts.username is None)
+    _require(
+        parts.port is not None
+        and parts.path in ("", "/")
+        and not parts.query
+        and not parts.fragment
+        and parts.username is None
+    )
     return f"{parts.scheme}://{parts.netloc}"
 
 
-ORIGIN = Rule('an origin with an explicit port and no path, such as "http://127.0.0.1:8765"',
-              _origin)
+ORIGIN = Rule(
+    'an origin with an explicit port and no path, such as "http://127.0.0.1:8765"', _origin
+)
 
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})")
 
@@ -177,12 +186,25 @@ EMAIL = Rule("an e-mail address", _email)
 # Domains that people paste from examples; SEC blocks User-Agents that do not identify a real
 # person or firm, so such a contact would only fail later, and far less clearly.
 _PLACEHOLDER_TLDS = {"example", "test", "invalid", "localhost", "local", "lan", "internal"}
-_PLACEHOLDER_NAMES = {"example", "sample", "test", "domain", "email", "company", "yourdomain",
-                      "yourcompany", "mydomain", "mycompany", "yoursite", "placeholder",
-                      "changeme"}
+_PLACEHOLDER_NAMES = {
+    "example",
+    "sample",
+    "test",
+    "domain",
+    "email",
+    "company",
+    "yourdomain",
+    "yourcompany",
+    "mydomain",
+    "mycompany",
+    "yoursite",
+    "placeholder",
+    "changeme",
+}
 _PLACEHOLDER_PEOPLE = {"name", "your name", "first last", "firstname lastname"}
-CONTACT_EXPECTED = ('"Your Name you@yourdomain" with a real name and address '
-                    "(SEC refuses anonymous clients)")
+CONTACT_EXPECTED = (
+    '"Your Name you@yourdomain" with a real name and address (SEC refuses anonymous clients)'
+)
 
 
 def _registrable_name(domain: str) -> str:
@@ -205,8 +227,10 @@ def _contact(v: Any) -> str:
     if not re.search(r"[^\W\d_]", person) or person.lower() in _PLACEHOLDER_PEOPLE:
         raise _Invalid(CONTACT_EXPECTED + ": a name must come before the address")
     domain = found.group(1).lower()
-    if (domain.rsplit(".", 1)[-1] in _PLACEHOLDER_TLDS
-            or _registrable_name(domain) in _PLACEHOLDER_NAMES):
+    if (
+        domain.rsplit(".", 1)[-1] in _PLACEHOLDER_TLDS
+        or _registrable_name(domain) in _PLACEHOLDER_NAMES
+    ):
         raise _Invalid(CONTACT_EXPECTED + f": {domain} is a placeholder domain")
     return " ".join(v.split())
 
@@ -226,47 +250,63 @@ def section(cls: type, doc: str):
 @dataclass(frozen=True)
 class Scheduling:
     run_time: str = setting("02:00", CLOCK, "Time of day of the nightly run.")
-    timezone: str = setting("America/New_York", ZONE, "Time zone of `run_time` (not the "
-                            "machine's own zone).")
+    timezone: str = setting(
+        "America/New_York", ZONE, "Time zone of `run_time` (not the machine's own zone)."
+    )
 
 
 @dataclass(frozen=True)
 class Processing:
-    batch_size: int = setting(100, integer(1), "Symbols per batch; one progress line is logged "
-                              "per batch.")
+    batch_size: int = setting(
+        100, integer(1), "Symbols per batch; one progress line is logged per batch."
+    )
     delay_between_batches_seconds: float = setting(0, number(0), "Pause between two batches.")
-    max_workers: int = setting(8, integer(1, 64), "Stocks fetched in parallel. The rate "
-                               "limits, not this number, bound the request rate.")
-    force_refresh: bool = setting(False, BOOL, "Refetch every data kind even when it is fresh "
-                                  "(same as `--force`).")
+    max_workers: int = setting(
+        8,
+        integer(1, 64),
+        "Stocks fetched in parallel. The rate limits, not this number, bound the request rate.",
+    )
+    force_refresh: bool = setting(
+        False, BOOL, "Refetch every data kind even when it is fresh (same as `--force`)."
+    )
 
 
 @dataclass(frozen=True)
 class RateLimiting:
     edgar_requests_per_second: float = setting(
-        9, number(0, above=True),
+        9,
+        number(0, above=True),
         "Most EDGAR requests in any sliding second, for the whole process. SEC blocks clients "
         "above 10 for about 10 minutes, so more than 10 is refused unless "
-        "`sources.upstream_override` points at a test upstream.")
-    yfinance_delay_seconds: float = setting(0.5, number(0), "Least time between two Yahoo "
-                                            "requests.")
-    edgar_cooldown_seconds: float = setting(600, number(0), "After SEC answers 403 "
-                                            "\"Request Rate Threshold Exceeded\", all EDGAR "
-                                            "traffic pauses this long.")
-    request_timeout_seconds: float = setting(30, number(0, above=True), "Timeout of every HTTP "
-                                             "request (connect and read).")
+        "`sources.upstream_override` points at a test upstream.",
+    )
+    yfinance_delay_seconds: float = setting(
+        0.5, number(0), "Least time between two Yahoo requests."
+    )
+    edgar_cooldown_seconds: float = setting(
+        600,
+        number(0),
+        "After SEC answers 403 "
+        '"Request Rate Threshold Exceeded", all EDGAR '
+        "traffic pauses this long.",
+    )
+    request_timeout_seconds: float = setting(
+        30, number(0, above=True), "Timeout of every HTTP request (connect and read)."
+    )
     edgar_shared_limiter_file: Path | None = setting(
-        None, _nullable(PATH), "A file that holds the EDGAR limiter's window, so that other "
+        None,
+        _nullable(PATH),
+        "A file that holds the EDGAR limiter's window, so that other "
         "programs on this machine using the same file (see the README) and this job together "
         "stay under `edgar_requests_per_second`. null: the limit is this process's alone.",
-        path=True)
+        path=True,
+    )
 
 
 @dataclass(frozen=True)
 class Logging:
     log_directory: Path = setting("logs", PATH, "Folder of the log file.", path=True)
-    log_file: str = setting("batch_refresh.log", FILE_NAME, "Log file name inside "
-                            "`log_directory`.")
+    log_file: str = setting("batch_refresh.log", FILE_NAME, "Log file name inside `log_directory`.")
     max_log_size_mb: float = setting(10, number(0, above=True), "Size at which the log rotates.")
     backup_count: int = setting(5, integer(0), "Rotated log files kept.")
     log_level: str = setting("INFO", LEVEL, "Least severity written; stored in upper case.")
@@ -275,26 +315,41 @@ class Logging:
 
 @dataclass(frozen=True)
 class Database:
-    path: Path = setting("stocks.db", PATH, "The screener's SQLite database; the lock file "
-                         "lives beside it.", path=True)
-    backup_before_run: bool = setting(True, BOOL, "Back the database up (SQLite online backup, "
-                                      "integrity-checked) before each run.")
+    path: Path = setting(
+        "stocks.db",
+        PATH,
+        "The screener's SQLite database; the lock file lives beside it.",
+        path=True,
+    )
+    backup_before_run: bool = setting(
+        True,
+        BOOL,
+        "Back the database up (SQLite online backup, integrity-checked) before each run.",
+    )
     backup_directory: Path = setting("backups", PATH, "Folder of the backups.", path=True)
-    keep_last_n_backups: int = setting(7, integer(1), "Newest backups kept; older ones are "
-                                       "deleted.")
+    keep_last_n_backups: int = setting(
+        7, integer(1), "Newest backups kept; older ones are deleted."
+    )
 
 
 @dataclass(frozen=True)
 class ErrorHandling:
-    max_consecutive_failures: int = setting(25, integer(1), "This many failed stocks in a row "
-                                            "abort the run (exit 1).")
-    retry_failed_stocks: bool = setting(True, BOOL, "Retry the failed stocks once more at the "
-                                        "end of the run.")
-    max_retries_per_stock: int = setting(3, integer(0, 10), "Retries of a stock's failing request "
-                                         "(backoff with jitter, honouring Retry-After) before "
-                                         "the stock counts as failed.")
-    continue_on_error: bool = setting(True, BOOL, "Go on after a failed stock; false stops at "
-                                      "the first failure (exit 1).")
+    max_consecutive_failures: int = setting(
+        25, integer(1), "This many failed stocks in a row abort the run (exit 1)."
+    )
+    retry_failed_stocks: bool = setting(
+        True, BOOL, "Retry the failed stocks once more at the end of the run."
+    )
+    max_retries_per_stock: int = setting(
+        3,
+        integer(0, 10),
+        "Retries of a stock's failing request "
+        "(backoff with jitter, honouring Retry-After) before "
+        "the stock counts as failed.",
+    )
+    continue_on_error: bool = setting(
+        True, BOOL, "Go on after a failed stock; false stops at the first failure (exit 1)."
+    )
 
 
 @dataclass(frozen=True)
@@ -309,10 +364,18 @@ class Notifications:
     enabled: bool = setting(False, BOOL, "Send notifications; needs at least one channel below.")
     on_failure: bool = setting(True, BOOL, "Notify when a run fails or aborts.")
     on_success: bool = setting(False, BOOL, "Notify when a run succeeds.")
-    command: str | None = setting(None, _nullable(TEXT), "Command run with the message "
-                                  "as its last argument and in $STOCK_REFRESH_MESSAGE (no shell).")
-    webhook_url: str | None = setting(None, _nullable(URL), "URL that gets a JSON POST of the message and the run summary.")
-    email_to: str | None = setting(None, _nullable(EMAIL), "Address mailed through the local sendmail.")
+    command: str | None = setting(
+        None,
+        _nullable(TEXT),
+        "Command run with the message "
+        "as its last argument and in $STOCK_REFRESH_MESSAGE (no shell).",
+    )
+    webhook_url: str | None = setting(
+        None, _nullable(URL), "URL that gets a JSON POST of the message and the run summary."
+    )
+    email_to: str | None = setting(
+        None, _nullable(EMAIL), "Address mailed through the local sendmail."
+    )
 
 
 _SYMBOLS = "https://raw.githubusercontent.com/rreichel3/US-Stock-Symbols/main"
@@ -320,17 +383,29 @@ _SYMBOLS = "https://raw.githubusercontent.com/rreichel3/US-Stock-Symbols/main"
 
 @dataclass(frozen=True)
 class Sources:
-    nyse_symbols_url: str = setting(f"{_SYMBOLS}/nyse/nyse_tickers.json", URL,
-                                    "NYSE symbol list (a JSON array of tickers).")
-    nasdaq_symbols_url: str = setting(f"{_SYMBOLS}/nasdaq/nasdaq_tickers.json", URL,
-                                      "NASDAQ symbol list (a JSON array of tickers).")
-    include_non_common: bool = setting(False, BOOL, "Keep preferreds, warrants, units and "
-                                       "rights in the symbol list.")
-    sec_contact: str = setting(None, CONTACT, f"Name and e-mail sent to SEC in the User-Agent. "
-                               f"Required; `{CONTACT_ENV}` overrides it.")
-    upstream_override: str | None = setting(None, _nullable(ORIGIN), "Send every upstream "
-                                            "request to this address instead (the fake "
-                                            "upstream); hosts not known are refused.")
+    nyse_symbols_url: str = setting(
+        f"{_SYMBOLS}/nyse/nyse_tickers.json", URL, "NYSE symbol list (a JSON array of tickers)."
+    )
+    nasdaq_symbols_url: str = setting(
+        f"{_SYMBOLS}/nasdaq/nasdaq_tickers.json",
+        URL,
+        "NASDAQ symbol list (a JSON array of tickers).",
+    )
+    include_non_common: bool = setting(
+        False, BOOL, "Keep preferreds, warrants, units and rights in the symbol list."
+    )
+    sec_contact: str = setting(
+        None,
+        CONTACT,
+        f"Name and e-mail sent to SEC in the User-Agent. Required; `{CONTACT_ENV}` overrides it.",
+    )
+    upstream_override: str | None = setting(
+        None,
+        _nullable(ORIGIN),
+        "Send every upstream "
+        "request to this address instead (the fake "
+        "upstream); hosts not known are refused.",
+    )
 
 
 @dataclass(frozen=True)
@@ -343,8 +418,9 @@ class Config:
     database: Database = section(Database, "The database and its backups.")
     error_handling: ErrorHandling = section(ErrorHandling, "Retries and the circuit breaker.")
     reporting: Reporting = section(Reporting, "The JSON run summaries.")
-    notifications: Notifications = section(Notifications, "Who hears about a finished or "
-                                           "failed run.")
+    notifications: Notifications = section(
+        Notifications, "Who hears about a finished or failed run."
+    )
     sources: Sources = section(Sources, "Where the data comes from.")
     path: Path
     warnings: tuple[str, ...]
@@ -357,9 +433,15 @@ def _keys(cls: type) -> list[dataclasses.Field]:
 
 def defaults() -> dict:
     """The whole default document, as batch_config.json ships it."""
+
     def build(cls: type) -> dict:
-        return {f.name: build(f.metadata["section"]) if "section" in f.metadata
-                else f.metadata["default"] for f in _keys(cls)}
+        return {
+            f.name: build(f.metadata["section"])
+            if "section" in f.metadata
+            else f.metadata["default"]
+            for f in _keys(cls)
+        }
+
     return build(Config)
 
 
@@ -399,8 +481,7 @@ class _Loader:
         values = {}
         for key, f in known.items():
             if "section" in f.metadata:
-                values[key] = self.build(f.metadata["section"], raw.get(key, {}),
-                                         f"{prefix}{key}.")
+                values[key] = self.build(f.metadata["section"], raw.get(key, {}), f"{prefix}{key}.")
             else:
                 values[key] = self.value(prefix + key, f, raw.get(key, f.metadata["default"]))
         return cls(**values, **extra)
@@ -441,19 +522,29 @@ def load_config(path: str | Path) -> Config:
     try:
         raw = json.loads(text, object_pairs_hook=_Object)
     except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}: not valid JSON at line {e.lineno} column {e.colno}: "
-                          f"{e.msg}") from None
+        raise ConfigError(
+            f"{path}: not valid JSON at line {e.lineno} column {e.colno}: {e.msg}"
+        ) from None
     loader = _Loader(file, str(path))
     config = loader.build(Config, raw, "", path=file, warnings=())
     if config.notifications.enabled and not any(
-            (config.notifications.command, config.notifications.webhook_url,
-             config.notifications.email_to)):
-        raise loader.fail("notifications.enabled", "false while no channel (command, "
-                          "webhook_url or email_to) is set", "true")
+        (
+            config.notifications.command,
+            config.notifications.webhook_url,
+            config.notifications.email_to,
+        )
+    ):
+        raise loader.fail(
+            "notifications.enabled",
+            "false while no channel (command, webhook_url or email_to) is set",
+            "true",
+        )
     if config.rate_limiting.edgar_requests_per_second > 10 and not config.sources.upstream_override:
-        raise loader.fail("rate_limiting.edgar_requests_per_second", "a number above 0 and at "
-                          "most 10 (SEC allows 10 per second)",
-                          _show(config.rate_limiting.edgar_requests_per_second))
+        raise loader.fail(
+            "rate_limiting.edgar_requests_per_second",
+            "a number above 0 and at most 10 (SEC allows 10 per second)",
+            _show(config.rate_limiting.edgar_requests_per_second),
+        )
     return dataclasses.replace(config, warnings=tuple(loader.warnings))
 
 
@@ -467,15 +558,21 @@ def reference() -> str:
             continue
         out.append(_row(f.name, f))
     for s in sections:
-        out.append(f"\n### `{s.name}`\n\n{s.metadata['doc']}\n\n"
-                   "| key | default | accepts | meaning |\n|---|---|---|---|")
+        out.append(
+            f"\n### `{s.name}`\n\n{s.metadata['doc']}\n\n"
+            "| key | default | accepts | meaning |\n|---|---|---|---|"
+        )
         out.extend(_row(f"{s.name}.{f.name}", f) for f in _keys(s.metadata["section"]))
     return "\n".join(out) + "\n"
 
 
 def _row(key: str, f: dataclasses.Field) -> str:
-    cells = (f"`{key}`", f"`{json.dumps(f.metadata['default'])}`", f.metadata["rule"].expected,
-             f.metadata["doc"])
+    cells = (
+        f"`{key}`",
+        f"`{json.dumps(f.metadata['default'])}`",
+        f.metadata["rule"].expected,
+        f.metadata["doc"],
+    )
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 

@@ -1,9 +1,10 @@
 """Fetching from SEC EDGAR: plain JSON and bytes in, no parsing of facts here (see xbrl.py)."""
+
 import logging
 import threading
 from typing import NamedTuple
 
-from .http import Malformed, Upstreams, UpstreamError
+from .http import Malformed, UpstreamError, Upstreams
 
 log = logging.getLogger(__name__)
 

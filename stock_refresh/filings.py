@@ -4,6 +4,7 @@ The submissions payload keeps filings as parallel column arrays (`filings.recent
 overflow pages listed in `filings.files`, whose top level is the bare columns). Columns are
 read by name; missing, extra or unequal columns are tolerated and noted.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,9 @@ def _columns(block, main: bool) -> dict[str, list] | None:
 def _records(columns: dict[str, list], label: str, notes: list[str]):
     lengths = {len(v) for v in columns.values()}
     if len(lengths) > 1:
-        notes.append(f"{label}: columns have unequal lengths {sorted(lengths)}; "
-                     "missing cells read as empty")
+        notes.append(
+            f"{label}: columns have unequal lengths {sorted(lengths)}; missing cells read as empty"
+        )
     for i in range(max(lengths, default=0)):
         yield {k: (v[i] if i < len(v) else None) for k, v in columns.items()}
 
@@ -108,8 +110,9 @@ def filing_rows(submissions: dict, older_pages: list[dict] = ()) -> tuple[list[d
             }
     if skipped:
         notes.append(f"{skipped} periodic filing(s) without a valid accession number skipped")
-    ordered = sorted(rows.values(), key=lambda r: (r["filing_date"] or "", r["accession_number"]),
-                     reverse=True)
+    ordered = sorted(
+        rows.values(), key=lambda r: (r["filing_date"] or "", r["accession_number"]), reverse=True
+    )
     return ordered, notes
 
 
@@ -128,13 +131,17 @@ def older_pages_needed(submissions: dict, since: str | None) -> list[str]:
         return []
     filings = submissions.get("filings") if isinstance(submissions.get("filings"), dict) else {}
     files = filings.get("files") if isinstance(filings.get("files"), list) else []
-    pages = [f for f in files if isinstance(f, dict) and isinstance(f.get("name"), str)
-             and PAGE_NAME.match(f["name"])]
+    pages = [
+        f
+        for f in files
+        if isinstance(f, dict) and isinstance(f.get("name"), str) and PAGE_NAME.match(f["name"])
+    ]
     if not pages:
         return []
     columns = _columns(submissions, True) or {}
-    forms = [f.strip().upper().removesuffix("/A") for f in columns.get("form", [])
-             if isinstance(f, str)]
+    forms = [
+        f.strip().upper().removesuffix("/A") for f in columns.get("form", []) if isinstance(f, str)
+    ]
     dates = [d for d in map(_iso, columns.get("filingDate", [])) if d]
     since = _iso(since) if since is not None else None
     no_annual = not ANNUAL_FORMS.intersection(forms)

@@ -7,6 +7,7 @@ that address with the path unchanged and the original host name still visible to
 (`Host: data.sec.gov` for requests, `data.sec.gov.localhost:PORT` for curl), and a request to
 any other host is refused, so tests can never reach the internet.
 """
+
 import logging
 import threading
 from collections import Counter
@@ -16,10 +17,15 @@ import requests
 import urllib3
 from curl_cffi import requests as curl_requests
 from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity import wait_random_exponential
 
 from .limiter import SharedSlidingWindowLimiter, SlidingWindowLimiter, limiter_for_rate
 from .wire import decode_body
@@ -94,8 +100,10 @@ def parse_json(url: str, response: requests.Response):
     try:
         return response.json()
     except ValueError:
-        raise Malformed(f"{url}: expected JSON, got {len(response.content)} bytes that do not "
-                        "parse", response.status_code) from None
+        raise Malformed(
+            f"{url}: expected JSON, got {len(response.content)} bytes that do not parse",
+            response.status_code,
+        ) from None
 
 
 def _wire_body(response: requests.Response) -> bytes:
@@ -140,17 +148,28 @@ class _MarkingAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _MarkingHTTPPool,
-                                                   "https": _MarkingHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _MarkingHTTPPool,
+            "https": _MarkingHTTPSPool,
+        }
 
 
 class Upstreams:
     """The job's single door to GitHub, SEC and Yahoo."""
 
-    def __init__(self, *, sec_contact: str, edgar_requests_per_second: float,
-                 yahoo_delay_seconds: float, timeout: float, retries: int,
-                 edgar_cooldown: float, override: str | None = None, pool_size: int = 16,
-                 edgar_limiter_file=None):
+    def __init__(
+        self,
+        *,
+        sec_contact: str,
+        edgar_requests_per_second: float,
+        yahoo_delay_seconds: float,
+        timeout: float,
+        retries: int,
+        edgar_cooldown: float,
+        override: str | None = None,
+        pool_size: int = 16,
+        edgar_limiter_file=None,
+    ):
         self.override = override.rstrip("/") if override else None
         self.timeout = timeout
         self.retries = retries
@@ -158,9 +177,14 @@ class Upstreams:
         self.sec_contact = sec_contact
         self.limiters: dict[str, SlidingWindowLimiter | SharedSlidingWindowLimiter | None] = {
             "github": None,
-            "edgar": (SharedSlidingWindowLimiter(edgar_limiter_file, int(edgar_requests_per_second))
-                      if edgar_limiter_file else limiter_for_rate(edgar_requests_per_second)),
-            "yahoo": limiter_for_rate(1.0 / yahoo_delay_seconds) if yahoo_delay_seconds > 0 else None,
+            "edgar": (
+                SharedSlidingWindowLimiter(edgar_limiter_file, int(edgar_requests_per_second))
+                if edgar_limiter_file
+                else limiter_for_rate(edgar_requests_per_second)
+            ),
+            "yahoo": limiter_for_rate(1.0 / yahoo_delay_seconds)
+            if yahoo_delay_seconds > 0
+            else None,
         }
         self.stats = {name: Counter() for name in ("github", "edgar", "yahoo")}
         self._lock = threading.Lock()
@@ -173,15 +197,17 @@ class Upstreams:
     @classmethod
     def from_config(cls, config) -> "Upstreams":
         rl, src = config.rate_limiting, config.sources
-        return cls(sec_contact=src.sec_contact,
-                   edgar_requests_per_second=rl.edgar_requests_per_second,
-                   yahoo_delay_seconds=rl.yfinance_delay_seconds,
-                   timeout=rl.request_timeout_seconds,
-                   retries=config.error_handling.max_retries_per_stock,
-                   edgar_cooldown=rl.edgar_cooldown_seconds,
-                   override=src.upstream_override,
-                   pool_size=config.processing.max_workers + 4,
-                   edgar_limiter_file=rl.edgar_shared_limiter_file)
+        return cls(
+            sec_contact=src.sec_contact,
+            edgar_requests_per_second=rl.edgar_requests_per_second,
+            yahoo_delay_seconds=rl.yfinance_delay_seconds,
+            timeout=rl.request_timeout_seconds,
+            retries=config.error_handling.max_retries_per_stock,
+            edgar_cooldown=rl.edgar_cooldown_seconds,
+            override=src.upstream_override,
+            pool_size=config.processing.max_workers + 4,
+            edgar_limiter_file=rl.edgar_shared_limiter_file,
+        )
 
     def count(self, upstream: str, key: str, amount: float = 1) -> None:
         with self._lock:
@@ -194,9 +220,12 @@ class Upstreams:
             for name, counter in self.stats.items():
                 limiter = self.limiters[name]
                 waited = limiter.waited if limiter else 0.0
-                out[name] = {"requests": counter["requests"], "retries": counter["retries"],
-                             "throttled": counter["throttled"],
-                             "rate_limit_wait_seconds": round(waited + counter["backoff"], 3)}
+                out[name] = {
+                    "requests": counter["requests"],
+                    "retries": counter["retries"],
+                    "throttled": counter["throttled"],
+                    "rate_limit_wait_seconds": round(waited + counter["backoff"], 3),
+                }
             return out
 
     def _target(self, url: str) -> tuple[str, str, str]:
@@ -230,9 +259,13 @@ class Upstreams:
             self.count(upstream, "backoff", state.upcoming_sleep)
             log.debug("retrying %s after %s", upstream, state.outcome.exception())
 
-        return Retrying(stop=stop_after_attempt(self.retries + 1), wait=wait,
-                        retry=retry_if_exception_type(Transient), before_sleep=before_sleep,
-                        reraise=True)
+        return Retrying(
+            stop=stop_after_attempt(self.retries + 1),
+            wait=wait,
+            retry=retry_if_exception_type(Transient),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
 
     def get(self, url: str, headers: dict | None = None) -> requests.Response:
         """GET with the upstream's limiter, a timeout and retries; raises `UpstreamError`."""
@@ -251,8 +284,9 @@ class Upstreams:
         upstream, target, host = self._target(url)
         send_headers = {"Host": host} if self.override else {}
         if upstream == "edgar":
-            send_headers.update({"User-Agent": self.sec_contact,
-                                 "Accept-Encoding": "gzip, deflate"})
+            send_headers.update(
+                {"User-Agent": self.sec_contact, "Accept-Encoding": "gzip, deflate"}
+            )
         send_headers.update(headers or {})
         for attempt in self.retrying(upstream):
             with attempt:
@@ -262,13 +296,18 @@ class Upstreams:
                 return parse_json(url, response) if as_json else response
         raise AssertionError("unreachable")
 
-    def _send(self, upstream: str, url: str, target: str, headers: dict,
-              wire: bool = False) -> tuple[requests.Response, bytes]:
+    def _send(
+        self, upstream: str, url: str, target: str, headers: dict, wire: bool = False
+    ) -> tuple[requests.Response, bytes]:
         """(response, body): the body decoded, or as it came off the wire with `wire`."""
         _sending.turn = self.take_turn(upstream)
         try:
-            response = self._session.get(target, headers=headers, stream=wire,
-                                         timeout=(min(10.0, self.timeout), self.timeout))
+            response = self._session.get(
+                target,
+                headers=headers,
+                stream=wire,
+                timeout=(min(10.0, self.timeout), self.timeout),
+            )
             body = _wire_body(response) if wire else response.content
         except (requests.Timeout, urllib3.exceptions.TimeoutError):
             raise Transient(f"{url}: no answer within {self.timeout:g} s") from None
@@ -284,21 +323,31 @@ class Upstreams:
                 body = decode_body(body, response.headers.get("Content-Encoding", "").lower())
             except ValueError:
                 pass
-        if upstream == "edgar" and status == 403 and any(
-                marker.encode() in body for marker in SEC_THROTTLE_MARKERS):
+        if (
+            upstream == "edgar"
+            and status == 403
+            and any(marker.encode() in body for marker in SEC_THROTTLE_MARKERS)
+        ):
             self.count(upstream, "throttled")
             if self.limiters["edgar"]:
                 self.limiters["edgar"].pause(self.edgar_cooldown)
-            log.warning("SEC throttled us (403): pausing all EDGAR requests for %g s",
-                        self.edgar_cooldown)
+            log.warning(
+                "SEC throttled us (403): pausing all EDGAR requests for %g s", self.edgar_cooldown
+            )
             raise Throttled(f"{url}: SEC request rate threshold exceeded", status)
         if status == 429:
             self.count(upstream, "throttled")
-            raise RateLimited(f"{url}: 429 Too Many Requests", status,
-                              retry_after_seconds(response.headers.get("Retry-After")))
+            raise RateLimited(
+                f"{url}: 429 Too Many Requests",
+                status,
+                retry_after_seconds(response.headers.get("Retry-After")),
+            )
         if status >= 500:
-            raise Transient(f"{url}: HTTP {status}", status,
-                            retry_after_seconds(response.headers.get("Retry-After")))
+            raise Transient(
+                f"{url}: HTTP {status}",
+                status,
+                retry_after_seconds(response.headers.get("Retry-After")),
+            )
         if status in (403, 404):  # S3 answers 403 AccessDenied for a missing Archives object
             raise NotFound(f"{url}: HTTP {status} (no such object)", status)
         raise UpstreamError(f"{url}: HTTP {status}", status)
@@ -334,7 +383,9 @@ class YahooSession(curl_requests.Session):
     def request(self, method, url, *args, **kwargs):
         target = self._upstreams.yahoo_url(url)
         timeout = kwargs.get("timeout")
-        kwargs["timeout"] = min(timeout, self._upstreams.timeout) if timeout else self._upstreams.timeout
+        kwargs["timeout"] = (
+            min(timeout, self._upstreams.timeout) if timeout else self._upstreams.timeout
+        )
         turn = self._upstreams.take_turn("yahoo")
         response = super().request(method, target, *args, **kwargs)
         if turn:  # curl reports nothing between send and answer: count from the answer

@@ -15,6 +15,7 @@ keep the two close:
   and those late stamps crowd the next second.
 - `MARGIN` widens the window for what is left: a server stamping some milliseconds late.
 """
+
 import sqlite3
 import threading
 import time
@@ -32,8 +33,14 @@ class SlidingWindowLimiter:
     interpreter lock, delays only its own request, not every turn after it.
     """
 
-    def __init__(self, max_requests: int, period: float = 1.0, margin: float = MARGIN,
-                 clock=time.monotonic, sleep=time.sleep):
+    def __init__(
+        self,
+        max_requests: int,
+        period: float = 1.0,
+        margin: float = MARGIN,
+        clock=time.monotonic,
+        sleep=time.sleep,
+    ):
         if max_requests < 1 or period <= 0:
             raise ValueError("max_requests must be >= 1 and period > 0")
         self.max_requests = max_requests
@@ -98,8 +105,9 @@ class SharedSlidingWindowLimiter:
     must share one window; both point a `SharedSlidingWindowLimiter` at the same file.
     """
 
-    def __init__(self, path, max_requests: int, period: float = 1.0, margin: float = MARGIN,
-                 sleep=time.sleep):
+    def __init__(
+        self, path, max_requests: int, period: float = 1.0, margin: float = MARGIN, sleep=time.sleep
+    ):
         if max_requests < 1 or period <= 0:
             raise ValueError("max_requests must be >= 1 and period > 0")
         self.path = str(path)
@@ -111,16 +119,21 @@ class SharedSlidingWindowLimiter:
         self.waited = 0.0
         with closing(self._connect()) as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS sent (t REAL NOT NULL)")
-            conn.execute("CREATE TABLE IF NOT EXISTS paused (id INTEGER PRIMARY KEY CHECK (id = 1), "
-                         "until REAL NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS paused (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                "until REAL NOT NULL)"
+            )
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30, isolation_level=None)
 
     def pause(self, seconds: float) -> None:
         with closing(self._connect()) as conn:
-            conn.execute("INSERT INTO paused (id, until) VALUES (1, ?) ON CONFLICT(id) DO UPDATE "
-                         "SET until = max(until, excluded.until)", [time.time() + seconds])
+            conn.execute(
+                "INSERT INTO paused (id, until) VALUES (1, ?) ON CONFLICT(id) DO UPDATE "
+                "SET until = max(until, excluded.until)",
+                [time.time() + seconds],
+            )
 
     def acquire(self) -> int:
         """Block until a request may be sent; returns the turn to pass to `sent`."""
@@ -132,7 +145,8 @@ class SharedSlidingWindowLimiter:
                 conn.execute("DELETE FROM sent WHERE t + ? <= ?", [self.window, now])
                 paused = conn.execute("SELECT until FROM paused").fetchone()
                 count, oldest, newest = conn.execute(
-                    "SELECT count(*), min(t), max(t) FROM sent").fetchone()
+                    "SELECT count(*), min(t), max(t) FROM sent"
+                ).fetchone()
                 if paused and now < paused[0]:
                     delay = paused[0] - now
                 elif count and now < newest + self.spacing:

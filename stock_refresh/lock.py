@@ -3,9 +3,10 @@
 `flock` is released by the kernel when the process dies, so a killed run never leaves a stale
 lock behind; the file's text only tells the second run who holds it.
 """
+
 import fcntl
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -27,7 +28,7 @@ class RunLock:
             holder = os.read(fd, 200).decode(errors="replace").strip() or "pid unknown"
             os.close(fd)
             raise LockHeld(f"another refresh is running ({holder})") from None
-        since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        since = datetime.now(UTC).isoformat(timespec="seconds")
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}, since {since}".encode())
         self._fd = fd

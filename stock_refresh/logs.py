@@ -3,6 +3,7 @@
 On a terminal the progress is a tqdm bar with rate and ETA; under systemd or cron (no TTY) it is
 one plain line per batch, which reads well in the journal and in a log file.
 """
+
 import logging
 import os
 import sys
@@ -26,8 +27,11 @@ def setup_logging(config, verbose: bool, to_file: bool = True) -> None:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = directory / config.logging.log_file
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        file_handler = RotatingFileHandler(path, maxBytes=int(config.logging.max_log_size_mb * 2**20),
-                                           backupCount=config.logging.backup_count)
+        file_handler = RotatingFileHandler(
+            path,
+            maxBytes=int(config.logging.max_log_size_mb * 2**20),
+            backupCount=config.logging.backup_count,
+        )
         file_handler.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(file_handler)
     if verbose or config.logging.console_output or not to_file:
@@ -62,8 +66,15 @@ class Progress:
     def _line(self) -> None:
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.done * (self.total - self.done) if self.done else 0.0
-        self.log.info("progress %d/%d, ok %d, failed %d, elapsed %.0f s, ETA %.0f s",
-                      self.done, self.total, self.ok, self.failed, elapsed, eta)
+        self.log.info(
+            "progress %d/%d, ok %d, failed %d, elapsed %.0f s, ETA %.0f s",
+            self.done,
+            self.total,
+            self.ok,
+            self.failed,
+            elapsed,
+            eta,
+        )
 
     def close(self) -> None:
         if self.bar:

@@ -1,5 +1,6 @@
 """When market data is worth fetching: only after an NYSE session has closed since the last
 market-data refresh (weekends and holidays bring nothing new). Fundamentals ignore this."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,10 @@ REGULAR_CLOSE = dt.time(16, 0)
 def _calendar(year: int):
     """XNYS for year-1 .. year+1: building the default 20-year window costs seconds."""
     import exchange_calendars
-    return exchange_calendars.get_calendar("XNYS", start=f"{year - 1}-01-01",
-                                           end=f"{year + 1}-12-31")
+
+    return exchange_calendars.get_calendar(
+        "XNYS", start=f"{year - 1}-01-01", end=f"{year + 1}-12-31"
+    )
 
 
 def _utc(moment: dt.datetime | str) -> pd.Timestamp:
@@ -55,8 +58,11 @@ def _why_nothing_closed(cal, last_close: pd.Timestamp, now: pd.Timestamp) -> str
         parts.append("weekend")
     for d in days:
         if d.weekday() < 5 and not cal.is_session(d):
-            parts.append(f"NYSE holiday {names[d]} ({d:%Y-%m-%d})" if d in names
-                         else f"NYSE closed ({d:%Y-%m-%d})")
+            parts.append(
+                f"NYSE holiday {names[d]} ({d:%Y-%m-%d})"
+                if d in names
+                else f"NYSE closed ({d:%Y-%m-%d})"
+            )
     if cal.is_session(pd.Timestamp(today)):
         close = cal.session_close(pd.Timestamp(today))
         if close > now:
@@ -64,8 +70,9 @@ def _why_nothing_closed(cal, last_close: pd.Timestamp, now: pd.Timestamp) -> str
     return "; ".join(parts) or "already refreshed after that close"
 
 
-def market_data_due(now_utc: dt.datetime | str,
-                    last_market_refresh_utc: dt.datetime | str | None) -> tuple[bool, str]:
+def market_data_due(
+    now_utc: dt.datetime | str, last_market_refresh_utc: dt.datetime | str | None
+) -> tuple[bool, str]:
     """(due, reason): due when an NYSE session has closed after the last market-data refresh,
     judged with the calendar's real close times (early closes included)."""
     if last_market_refresh_utc is None:
@@ -76,11 +83,15 @@ def market_data_due(now_utc: dt.datetime | str,
     position = int(closes.searchsorted(now, side="right")) - 1
     session, last_close = closes.index[position], closes.iloc[position]
     if last_close > last:
-        return True, (f"NYSE session of {session:%Y-%m-%d} closed at "
-                      f"{_close_label(last_close, False)} after the last market-data refresh "
-                      f"at {_et(last)}")
-    return False, (f"no NYSE session closed since {_close_label(last_close)}: "
-                   f"{_why_nothing_closed(cal, last_close, now)}")
+        return True, (
+            f"NYSE session of {session:%Y-%m-%d} closed at "
+            f"{_close_label(last_close, False)} after the last market-data refresh "
+            f"at {_et(last)}"
+        )
+    return False, (
+        f"no NYSE session closed since {_close_label(last_close)}: "
+        f"{_why_nothing_closed(cal, last_close, now)}"
+    )
 
 
 def market_open_now(now_utc: dt.datetime | str) -> bool:
@@ -89,8 +100,7 @@ def market_open_now(now_utc: dt.datetime | str) -> bool:
     return bool(_calendar(now.year).is_open_on_minute(now.floor("min")))
 
 
-def run_time_in_market_hours(run_time: str, timezone: str,
-                             today: dt.date | None = None) -> bool:
+def run_time_in_market_hours(run_time: str, timezone: str, today: dt.date | None = None) -> bool:
     """True when run_time in timezone lands within regular NYSE hours (09:30-16:00 New York) on
     some weekday of the coming year; every Wednesday is tried because the two zones may change
     to and from daylight saving time on different dates."""
@@ -99,8 +109,9 @@ def run_time_in_market_hours(run_time: str, timezone: str,
     day = today or dt.date.today()
     day += dt.timedelta(days=(2 - day.weekday()) % 7)
     for week in range(53):
-        local = dt.datetime.combine(day + dt.timedelta(weeks=week), dt.time(hour, minute),
-                                    tzinfo=zone)
+        local = dt.datetime.combine(
+            day + dt.timedelta(weeks=week), dt.time(hour, minute), tzinfo=zone
+        )
         ny = local.astimezone(NEW_YORK)
         if ny.weekday() < 5 and REGULAR_OPEN <= ny.time() < REGULAR_CLOSE:
             return True

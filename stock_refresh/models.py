@@ -1,4 +1,5 @@
 """The plain data that a fetch returns and a save writes: the one contract between them."""
+
 from dataclasses import dataclass, field
 
 

@@ -4,6 +4,7 @@ Every failure is written to `<log_dir>/failures.log` and to stderr (the journal 
 with `notifications.enabled` it also goes to the configured command, webhook and e-mail address.
 Delivery problems are logged, never raised: a notifier must not turn one failure into two.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,10 +18,11 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +40,33 @@ _TAIL_BYTES = 64 * 1024
 class Delivery:
     """What happened to one notification: the message, the channels that took it, and one
     line per channel that did not."""
+
     message: str
     sent: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def failure_message(unit: str, log_dir: Path, environ: Mapping[str, str]) -> str:
     """One line naming the unit, host, time and systemd's verdict ($MONITOR_* are set for
     OnFailure= units since systemd 251)."""
-    verdict = [f"{label} {environ[key]}" for key, label in (
-        ("MONITOR_SERVICE_RESULT", "result"), ("MONITOR_EXIT_CODE", "exit"),
-        ("MONITOR_EXIT_STATUS", "status")) if environ.get(key)]
+    verdict = [
+        f"{label} {environ[key]}"
+        for key, label in (
+            ("MONITOR_SERVICE_RESULT", "result"),
+            ("MONITOR_EXIT_CODE", "exit"),
+            ("MONITOR_EXIT_STATUS", "status"),
+        )
+        if environ.get(key)
+    ]
     details = f" ({', '.join(verdict)})" if verdict else ""
-    return (f"{unit} failed on {socket.gethostname()} at {_now():%Y-%m-%d %H:%M} UTC{details}; "
-            f"see journalctl --user -u {unit} and {log_dir}")
+    return (
+        f"{unit} failed on {socket.gethostname()} at {_now():%Y-%m-%d %H:%M} UTC{details}; "
+        f"see journalctl --user -u {unit} and {log_dir}"
+    )
 
 
 def run_succeeded(summary: Mapping[str, Any]) -> bool:
@@ -69,15 +80,19 @@ def run_succeeded(summary: Mapping[str, Any]) -> bool:
 
 def run_message(summary: Mapping[str, Any], succeeded: bool) -> str:
     """One line from a run summary: its scalar fields in their order."""
-    facts = ", ".join(f"{k}={v}" for k, v in summary.items()
-                      if isinstance(v, (str, int, float, bool)) or v is None)
+    facts = ", ".join(
+        f"{k}={v}"
+        for k, v in summary.items()
+        if isinstance(v, (str, int, float, bool)) or v is None
+    )
     verdict = "succeeded" if succeeded else "failed"
     head = f"stock-refresh run {verdict} on {socket.gethostname()}"
     return f"{head}: {facts}" if facts else head
 
 
-def notify_failure(notifications, unit: str, log_dir: Path | str,
-                   environ: Mapping[str, str] | None = None) -> Delivery:
+def notify_failure(
+    notifications, unit: str, log_dir: Path | str, environ: Mapping[str, str] | None = None
+) -> Delivery:
     """Report a failed unit (called from stock-refresh-failure.service via
     `batch_refresh.py --notify-failure UNIT`). When the run already delivered its own failure
     report on every channel (same $MONITOR_INVOCATION_ID), it is only logged, not sent again."""
@@ -91,15 +106,18 @@ def notify_failure(notifications, unit: str, log_dir: Path | str,
         _record(log_dir, f"not sent again: the run reported it [invocation {invocation}]")
         return delivery
     if notifications.enabled and notifications.on_failure:
-        payload = {"event": "failure", "unit": unit, "host": socket.gethostname(),
-                   "time": _now().isoformat()}
+        payload = {
+            "event": "failure",
+            "unit": unit,
+            "host": socket.gethostname(),
+            "time": _now().isoformat(),
+        }
         _send(notifications, "failure", message, payload, delivery)
     _record_errors(log_dir, delivery)
     return delivery
 
 
-def notify_run_result(notifications, summary: Mapping[str, Any],
-                      log_dir: Path | str) -> Delivery:
+def notify_run_result(notifications, summary: Mapping[str, Any], log_dir: Path | str) -> Delivery:
     """Report a finished run (the runner calls this at the end). Failures are always logged;
     they are sent when `on_failure` is set, successes when `on_success` is set."""
     log_dir = Path(log_dir)
@@ -112,9 +130,12 @@ def notify_run_result(notifications, summary: Mapping[str, Any],
         _record(log_dir, message)
     wanted = notifications.on_success if succeeded else notifications.on_failure
     if notifications.enabled and wanted:
-        payload = {"event": "success" if succeeded else "failure",
-                   "host": socket.gethostname(), "time": _now().isoformat(),
-                   "summary": dict(summary)}
+        payload = {
+            "event": "success" if succeeded else "failure",
+            "host": socket.gethostname(),
+            "time": _now().isoformat(),
+            "summary": dict(summary),
+        }
         _send(notifications, payload["event"], message, payload, delivery)
         invocation = os.environ.get("INVOCATION_ID")
         if not succeeded and invocation and delivery.sent and not delivery.errors:
@@ -124,9 +145,11 @@ def notify_run_result(notifications, summary: Mapping[str, Any],
 
 
 def _send(notifications, event: str, message: str, payload: dict, delivery: Delivery) -> None:
-    channels = (("command", notifications.command, _run_command),
-                ("webhook", notifications.webhook_url, _post_webhook),
-                ("email", notifications.email_to, _send_email))
+    channels = (
+        ("command", notifications.command, _run_command),
+        ("webhook", notifications.webhook_url, _post_webhook),
+        ("email", notifications.email_to, _send_email),
+    )
     for name, target, send in channels:
         if not target:
             continue
@@ -146,8 +169,14 @@ def _run_command(command: str, event: str, message: str, payload: dict) -> None:
     argv.append(message)
     env = dict(os.environ, **{MESSAGE_ENV: message, EVENT_ENV: event})
     try:
-        done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=COMMAND_TIMEOUT)
+        done = subprocess.run(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+        )
     except FileNotFoundError:
         raise RuntimeError(f"{argv[0]}: command not found") from None
     except subprocess.TimeoutExpired:
@@ -162,8 +191,12 @@ def _post_webhook(url: str, event: str, message: str, payload: dict) -> None:
     if not url.lower().startswith(("http://", "https://")):
         raise RuntimeError(f"not an http(s) URL: {url}")
     body = json.dumps({"text": message, "content": message, **payload}, default=str).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "stock-refresh"})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "stock-refresh"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
             response.read()
@@ -187,15 +220,21 @@ def _send_email(to: str | list[str], event: str, message: str, payload: dict) ->
     """Hand the mail to the local MTA (`sendmail -t`); no SMTP credentials in the config."""
     sendmail = find_sendmail()
     if sendmail is None:
-        raise RuntimeError("no sendmail found (install a local mail transfer agent such as "
-                           "msmtp-mta or postfix), message not delivered")
+        raise RuntimeError(
+            "no sendmail found (install a local mail transfer agent such as "
+            "msmtp-mta or postfix), message not delivered"
+        )
     mail = EmailMessage()
     mail["To"] = to if isinstance(to, str) else ", ".join(to)
     mail["Subject"] = f"[stock-refresh] {event} on {socket.gethostname()}"
     mail.set_content(message + "\n")
     try:
-        done = subprocess.run([sendmail, "-t", "-oi"], input=mail.as_bytes(),
-                              capture_output=True, timeout=COMMAND_TIMEOUT)
+        done = subprocess.run(
+            [sendmail, "-t", "-oi"],
+            input=mail.as_bytes(),
+            capture_output=True,
+            timeout=COMMAND_TIMEOUT,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise RuntimeError(f"{sendmail}: {e}") from None
     if done.returncode != 0:

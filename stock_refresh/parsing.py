@@ -7,6 +7,7 @@ next request, and the job falls behind the rate limit it is allowed. One helper 
 it on another core instead. Bodies cross over as they came off the wire (gzip: a few times
 smaller) and only rows come back, so the job itself never holds a decoded payload.
 """
+
 import multiprocessing
 import os
 import threading
@@ -80,8 +81,11 @@ class Parser:
         with self._lock:
             if self._pool is None:
                 # spawn, not fork: forking a process with running threads can copy a held lock
-                self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_exit_with_parent)
+                self._pool = ProcessPoolExecutor(
+                    1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_exit_with_parent,
+                )
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:

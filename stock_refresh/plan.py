@@ -7,6 +7,7 @@
   submissions answer decides whether facts and sections are fetched, see data_fetcher);
 - a stock never refreshed, one whose last attempt failed, or `--force`: everything.
 """
+
 from collections import Counter
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -24,8 +25,9 @@ def market_due(now: datetime, last: str | None) -> tuple[bool, str]:
     return market_calendar.market_data_due(now, datetime.fromisoformat(last) if last else None)
 
 
-def stale_kinds(state: dict | None, now: datetime, force: bool,
-                changed_ciks: set[int] | None = None) -> tuple[frozenset, str]:
+def stale_kinds(
+    state: dict | None, now: datetime, force: bool, changed_ciks: set[int] | None = None
+) -> tuple[frozenset, str]:
     """(kinds to fetch, the main reason); `changed_ciks` None = SEC's changes are unknown."""
     if force:
         return ALL_KINDS, "forced"
@@ -39,8 +41,11 @@ def stale_kinds(state: dict | None, now: datetime, force: bool,
     if state.get("cik") is None:
         if profile_due:  # a Yahoo-only stock: look for it at SEC once a week
             kinds |= EDGAR_KINDS
-    elif changed_ciks is None or not state.get("filings_refreshed_at") \
-            or state["cik"] in changed_ciks:
+    elif (
+        changed_ciks is None
+        or not state.get("filings_refreshed_at")
+        or state["cik"] in changed_ciks
+    ):
         kinds |= EDGAR_KINDS
         reasons.append("new filing at SEC" if changed_ciks is not None else "SEC changes unknown")
     due, why_not = market_due(now, state.get("market_refreshed_at"))
@@ -53,8 +58,9 @@ def stale_kinds(state: dict | None, now: datetime, force: bool,
     return frozenset(kinds), ", ".join(reasons) or f"nothing stale ({why_not})"
 
 
-def plan_run(symbols: list[str], states: dict, now: datetime, force: bool,
-             changed_ciks: set[int] | None) -> tuple[dict[str, frozenset], Counter]:
+def plan_run(
+    symbols: list[str], states: dict, now: datetime, force: bool, changed_ciks: set[int] | None
+) -> tuple[dict[str, frozenset], Counter]:
     """Kinds to fetch per symbol, and how many symbols are stale for each reason."""
     plans, reasons = {}, Counter()
     for symbol in symbols:

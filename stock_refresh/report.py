@@ -1,4 +1,5 @@
 """The JSON summary of a run, written even when the run aborts, with retention."""
+
 import json
 import os
 import resource
@@ -30,9 +31,19 @@ class RunStats:
         self.failures[symbol] = (error_type, message)
 
 
-def build_report(stats: RunStats, ended: datetime, *, status: str, exit_code: int,
-                 abort_reason: str | None, upstreams: dict, symbol_source: dict,
-                 run_id: int | None, resumed_from: int | None, dry_run: bool = False) -> dict:
+def build_report(
+    stats: RunStats,
+    ended: datetime,
+    *,
+    status: str,
+    exit_code: int,
+    abort_reason: str | None,
+    upstreams: dict,
+    symbol_source: dict,
+    run_id: int | None,
+    resumed_from: int | None,
+    dry_run: bool = False,
+) -> dict:
     attempted = len(stats.successful) + len(stats.failures)
     return {
         "run_id": run_id,
@@ -48,7 +59,9 @@ def build_report(stats: RunStats, ended: datetime, *, status: str, exit_code: in
         "skipped": len(stats.skipped),
         "success_rate": round(100 * len(stats.successful) / attempted, 2) if attempted else 0.0,
         "failed_symbols": sorted(stats.failures),
-        "failures": {s: {"error_type": t, "message": m} for s, (t, m) in sorted(stats.failures.items())},
+        "failures": {
+            s: {"error_type": t, "message": m} for s, (t, m) in sorted(stats.failures.items())
+        },
         "error_types": dict(Counter(t for t, _ in stats.failures.values()).most_common()),
         "retried_symbols": sorted(stats.retried),
         "resumed_from_run": resumed_from,
@@ -56,7 +69,9 @@ def build_report(stats: RunStats, ended: datetime, *, status: str, exit_code: in
         "upstreams": upstreams,
         "requests": {name: u["requests"] for name, u in upstreams.items()},
         "retries": sum(u["retries"] for u in upstreams.values()),
-        "rate_limit_wait_seconds": round(sum(u["rate_limit_wait_seconds"] for u in upstreams.values()), 3),
+        "rate_limit_wait_seconds": round(
+            sum(u["rate_limit_wait_seconds"] for u in upstreams.values()), 3
+        ),
         "stale_reasons": stats.plan,
         "peak_rss_mb": round(peak_rss_mb() + stats.helper_peak_rss_mb, 1),
         "notes": stats.notes,

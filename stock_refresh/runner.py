@@ -1,5 +1,6 @@
 """One refresh run, as design.md draws it: lock, backup, store, symbols, plan, refresh with a
 pool of fetching workers and this thread as the single writer, retry pass, report."""
+
 import ctypes
 import logging
 import os
@@ -9,10 +10,11 @@ import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from data_fetcher import Sources, fetch_market_data, fetch_stock_data
+
 from . import market_calendar, store, yahoo
 from .backup import BackupError, backup_database
 from .changes import IndexScan, scan_daily_indexes
@@ -50,7 +52,7 @@ class Terminated(Exception):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def lock_path(config) -> Path:
@@ -101,8 +103,10 @@ def config_warnings(config) -> list[str]:
     warnings = list(config.warnings)
     scheduling = config.scheduling
     if market_calendar.run_time_in_market_hours(scheduling.run_time, scheduling.timezone):
-        warnings.append(f"scheduling.run_time {scheduling.run_time} ({scheduling.timezone}) falls "
-                        "inside NYSE trading hours: prices would be intraday")
+        warnings.append(
+            f"scheduling.run_time {scheduling.run_time} ({scheduling.timezone}) falls "
+            "inside NYSE trading hours: prices would be intraday"
+        )
     return warnings
 
 
@@ -122,8 +126,12 @@ def load_symbols(config, upstreams: Upstreams, last_good) -> tuple[list[str], di
     symbols, source, warning = choose_symbols(fetched, last_good, error)
     if warning:
         log.warning("%s", warning)
-    info = {"source": source, "count": len(symbols), "warning": warning,
-            "last_good_fetched_at": last_good[1] if last_good and source == "last_good" else None}
+    info = {
+        "source": source,
+        "count": len(symbols),
+        "warning": warning,
+        "last_good_fetched_at": last_good[1] if last_good and source == "last_good" else None,
+    }
     return symbols, info, fetched if source == "github" else None
 
 
@@ -131,7 +139,7 @@ def select(symbols: list[str], options: Options) -> list[str]:
     """--symbols picks given symbols (even ones not on the lists); --limit keeps the first N."""
     if options.symbols:
         symbols = sorted({s.strip().upper() for s in options.symbols if s.strip()})
-    return symbols[:options.limit] if options.limit else symbols
+    return symbols[: options.limit] if options.limit else symbols
 
 
 INDEX_CURSOR = "daily_index_through"
@@ -165,8 +173,12 @@ class Refresh:
         previous_handler = signal.signal(signal.SIGTERM, self._terminate)
         try:
             if config.database.backup_before_run:
-                backup = backup_database(config.database.path, config.database.backup_directory,
-                                         config.database.keep_last_n_backups, self.stats.started)
+                backup = backup_database(
+                    config.database.path,
+                    config.database.backup_directory,
+                    config.database.keep_last_n_backups,
+                    self.stats.started,
+                )
                 if backup:
                     log.info("backup written to %s", backup)
             db = store.open_db(config.database.path)
@@ -178,8 +190,9 @@ class Refresh:
             self.states = store.symbol_states(db)
             if self.force or not self.states:  # a cold run: every stock needs its CIK
                 self.sources.ciks.load_in_background()
-            symbols, symbol_info, fresh = load_symbols(config, self.upstreams,
-                                                       store.last_good_symbol_list(db))
+            symbols, symbol_info, fresh = load_symbols(
+                config, self.upstreams, store.last_good_symbol_list(db)
+            )
             if fresh:
                 store.save_symbol_list(db, fresh, "github", self._now())
             symbols = select(symbols, self.options)
@@ -199,13 +212,17 @@ class Refresh:
         except (Terminated, KeyboardInterrupt) as error:
             status, exit_code = "interrupted", EXIT_FAILED
             abort_reason = str(error) or "interrupted (Ctrl-C)"
-            log.error("run interrupted: %s; the next run resumes where this one stopped", abort_reason)
+            log.error(
+                "run interrupted: %s; the next run resumes where this one stopped", abort_reason
+            )
         except (Abort, SymbolListError, BackupError) as error:
             status, exit_code, abort_reason = "aborted", EXIT_FAILED, str(error)
             log.error("run aborted: %s", error)
         except sqlite3.OperationalError as error:
-            abort_reason = (f"database error on {config.database.path}: {error} "
-                            "(is the disk full or the file unwritable?)")
+            abort_reason = (
+                f"database error on {config.database.path}: {error} "
+                "(is the disk full or the file unwritable?)"
+            )
             status, exit_code = "aborted", EXIT_FAILED
             log.error("run aborted: %s", abort_reason)
         finally:
@@ -225,18 +242,26 @@ class Refresh:
         store.mark_done(db, run_id, sorted(done), self._now())
         already = sorted(done & set(symbols))
         self.stats.skipped += already
-        log.info("resuming run %d: %d stocks already done, %d to go", resumed_from,
-                 len(already), len(symbols) - len(already))
-        self.stats.notes.append(f"resumed run {resumed_from}: skipped {len(already)} stocks "
-                                "it had finished")
+        log.info(
+            "resuming run %d: %d stocks already done, %d to go",
+            resumed_from,
+            len(already),
+            len(symbols) - len(already),
+        )
+        self.stats.notes.append(
+            f"resumed run {resumed_from}: skipped {len(already)} stocks it had finished"
+        )
         return [s for s in symbols if s not in done]
 
     def _plan(self, db, symbols: list[str], scan: IndexScan | None) -> None:
         if scan:
             self.stats.notes += scan.notes
             if scan.ciks is not None:
-                log.info("SEC daily indexes of %d days read: %d companies filed", scan.days_read,
-                         len(scan.ciks))
+                log.info(
+                    "SEC daily indexes of %d days read: %d companies filed",
+                    scan.days_read,
+                    len(scan.ciks),
+                )
         changed = scan.ciks if scan else None
         self.plans, reasons = plan_run(symbols, self.states, utcnow(), self.force, changed)
         for reason, count in reasons.most_common():
@@ -259,7 +284,7 @@ class Refresh:
         Yahoo quote request per QUOTE_BATCH symbols. Single stocks go first: their chains of
         requests are the long ones, and the batches fill the gaps."""
         quote_only = [s for s in symbols if self.plans[s] == MARKET_ONLY]
-        batches = [quote_only[i:i + QUOTE_BATCH] for i in range(0, len(quote_only), QUOTE_BATCH)]
+        batches = [quote_only[i : i + QUOTE_BATCH] for i in range(0, len(quote_only), QUOTE_BATCH)]
         return [[s] for s in symbols if self.plans[s] != MARKET_ONLY] + batches
 
     def _run_task(self, symbols: list[str]) -> list[StockData]:
@@ -283,9 +308,12 @@ class Refresh:
                     self._collect(db, run_id, pending, progress)
                 pending[pool.submit(self._run_task, task)] = task
                 submitted += len(task)
-                if (processing.delay_between_batches_seconds and submitted < len(symbols)
-                        and submitted // processing.batch_size
-                        != (submitted - len(task)) // processing.batch_size):
+                if (
+                    processing.delay_between_batches_seconds
+                    and submitted < len(symbols)
+                    and submitted // processing.batch_size
+                    != (submitted - len(task)) // processing.batch_size
+                ):
                     while pending:
                         self._collect(db, run_id, pending, progress)
                     time.sleep(processing.delay_between_batches_seconds)
@@ -311,8 +339,12 @@ class Refresh:
                 self._save(db, run_id, data)
                 progress.advance(True)
             for symbol in set(symbols) - {data.symbol for data in results}:
-                self._fail(db, run_id, symbol, NotFound(f"unknown symbol {symbol}: not in "
-                                                       "Yahoo's quote answer"))
+                self._fail(
+                    db,
+                    run_id,
+                    symbol,
+                    NotFound(f"unknown symbol {symbol}: not in Yahoo's quote answer"),
+                )
                 progress.advance(False)
 
     def _fail(self, db, run_id: int, symbol: str, error: Exception) -> None:
@@ -338,8 +370,10 @@ class Refresh:
         if not handling.continue_on_error:
             raise Abort(f"{symbol} failed ({kind}) and error_handling.continue_on_error is false")
         if self.consecutive_failures >= handling.max_consecutive_failures:
-            raise Abort(f"{self.consecutive_failures} consecutive failures "
-                        f"(error_handling.max_consecutive_failures), last: {symbol} {kind}")
+            raise Abort(
+                f"{self.consecutive_failures} consecutive failures "
+                f"(error_handling.max_consecutive_failures), last: {symbol} {kind}"
+            )
 
     def _retry_pass(self, db, run_id: int) -> None:
         again = sorted(s for s, (kind, _) in self.stats.failures.items() if kind not in NOT_RETRIED)
@@ -350,26 +384,53 @@ class Refresh:
         self.consecutive_failures = 0
         self._refresh(db, run_id, again)
 
-    def _finish(self, db, run_id, resumed_from, status, exit_code, abort_reason, symbol_info) -> int:
+    def _finish(
+        self, db, run_id, resumed_from, status, exit_code, abort_reason, symbol_info
+    ) -> int:
         ended = utcnow()
-        report = build_report(self.stats, ended, status=status, exit_code=exit_code,
-                              abort_reason=abort_reason, upstreams=self.upstreams.summary(),
-                              symbol_source=symbol_info, run_id=run_id, resumed_from=resumed_from)
+        report = build_report(
+            self.stats,
+            ended,
+            status=status,
+            exit_code=exit_code,
+            abort_reason=abort_reason,
+            upstreams=self.upstreams.summary(),
+            symbol_source=symbol_info,
+            run_id=run_id,
+            resumed_from=resumed_from,
+        )
         report_path = None
         if self.config.reporting.generate_summary:
-            report_path = write_report(report, self.config.reporting.summary_directory,
-                                       self.config.reporting.keep_last_n_reports, ended)
+            report_path = write_report(
+                report,
+                self.config.reporting.summary_directory,
+                self.config.reporting.keep_last_n_reports,
+                ended,
+            )
             log.info("report written to %s", report_path)
         if db is not None and run_id is not None and status != "interrupted":
             # an interrupted run stays 'running', like a killed one, so the next run resumes it
-            store.finish_run(db, run_id, ended.isoformat(), status, exit_code,
-                             {k: report[k] for k in ("total_stocks", "successful", "failed", "skipped")},
-                             abort_reason=abort_reason,
-                             report_path=str(report_path) if report_path else None)
+            store.finish_run(
+                db,
+                run_id,
+                ended.isoformat(),
+                status,
+                exit_code,
+                {k: report[k] for k in ("total_stocks", "successful", "failed", "skipped")},
+                abort_reason=abort_reason,
+                report_path=str(report_path) if report_path else None,
+            )
         notify_run_result(self.config.notifications, report, self.config.logging.log_directory)
-        log.info("run %s %s: %d ok, %d failed, %d skipped in %.1f s (exit %d)", run_id, status,
-                 report["successful"], report["failed"], report["skipped"],
-                 report["duration_seconds"], exit_code)
+        log.info(
+            "run %s %s: %d ok, %d failed, %d skipped in %.1f s (exit %d)",
+            run_id,
+            status,
+            report["successful"],
+            report["failed"],
+            report["skipped"],
+            report["duration_seconds"],
+            exit_code,
+        )
         return exit_code
 
 
@@ -381,7 +442,10 @@ def estimate_requests(plans: dict[str, frozenset]) -> dict[str, int]:
     quote_only = sum(1 for k in kinds if k == MARKET_ONLY)
     per_stock = sum(1 for k in kinds if k & {"profile"} or (k & {"market"} and k != MARKET_ONLY))
     yahoo_requests = -(-quote_only // QUOTE_BATCH) + 3 * per_stock
-    return {"edgar": edgar + (1 if edgar else 0), "yahoo": yahoo_requests + (2 if yahoo_requests else 0)}
+    return {
+        "edgar": edgar + (1 if edgar else 0),
+        "yahoo": yahoo_requests + (2 if yahoo_requests else 0),
+    }
 
 
 def dry_run(config, options: Options) -> int:
@@ -397,22 +461,35 @@ def dry_run(config, options: Options) -> int:
     symbols = select(symbols, options)
     force = options.force or config.processing.force_refresh
     scan = scan_changes(db, upstreams, force, utcnow().date())
-    plans, reasons = plan_run(symbols, store.symbol_states(db) if db else {}, utcnow(), force,
-                              scan.ciks if scan else None)
+    plans, reasons = plan_run(
+        symbols, store.symbol_states(db) if db else {}, utcnow(), force, scan.ciks if scan else None
+    )
     requests = estimate_requests(plans)
     requests["edgar"] += scan.days_read if scan else 0
     rl = config.rate_limiting
-    seconds = max(requests["edgar"] / rl.edgar_requests_per_second,
-                  requests["yahoo"] * rl.yfinance_delay_seconds)
+    seconds = max(
+        requests["edgar"] / rl.edgar_requests_per_second,
+        requests["yahoo"] * rl.yfinance_delay_seconds,
+    )
     batches = -(-len(symbols) // config.processing.batch_size)
-    print(f"dry run: {len(symbols)} stocks from {info['source']} "
-          f"({info['warning'] or 'list fetched fresh'})")
+    print(
+        f"dry run: {len(symbols)} stocks from {info['source']} "
+        f"({info['warning'] or 'list fetched fresh'})"
+    )
     print(f"first: {', '.join(symbols[:10])}")
-    print(f"batches: {batches} of up to {config.processing.batch_size}, "
-          f"{config.processing.max_workers} workers")
+    print(
+        f"batches: {batches} of up to {config.processing.batch_size}, "
+        f"{config.processing.max_workers} workers"
+    )
     if scan:
-        print(f"SEC daily indexes read through {scan.through}: " + (
-            f"{len(scan.ciks)} companies filed" if scan.ciks is not None else "; ".join(scan.notes)))
+        print(
+            f"SEC daily indexes read through {scan.through}: "
+            + (
+                f"{len(scan.ciks)} companies filed"
+                if scan.ciks is not None
+                else "; ".join(scan.notes)
+            )
+        )
     for reason, count in reasons.most_common():
         print(f"stale: {count} stocks: {reason}")
     print(f"estimated requests: EDGAR about {requests['edgar']}, Yahoo about {requests['yahoo']}")

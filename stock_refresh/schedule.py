@@ -1,5 +1,6 @@
 """Turn `scheduling.run_time`/`timezone` into a systemd timer or a cron entry, and render the
 unit and crontab templates with real paths (setup_scheduler.sh calls the CLI at the bottom)."""
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,9 @@ def check_timezone(timezone: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ScheduleError(f"unknown time zone {timezone!r} (need an IANA name such as "
-                            f"America/New_York)") from None
+        raise ScheduleError(
+            f"unknown time zone {timezone!r} (need an IANA name such as America/New_York)"
+        ) from None
 
 
 def on_calendar(run_time: str, timezone: str) -> str:
@@ -58,7 +60,7 @@ def cron_schedule(run_time: str) -> str:
 def _exists(moment: dt.datetime) -> bool:
     """False for a wall-clock time that a daylight-saving jump skips (02:30 on the spring
     change in New York): it does not survive a round trip through UTC."""
-    back = moment.astimezone(dt.timezone.utc).astimezone(moment.tzinfo)
+    back = moment.astimezone(dt.UTC).astimezone(moment.tzinfo)
     return back.replace(tzinfo=None) == moment.replace(tzinfo=None)
 
 
@@ -76,14 +78,16 @@ def next_run(run_time: str, timezone: str, now: dt.datetime) -> dt.datetime:
         day += dt.timedelta(days=1)
 
 
-def skipped_days(run_time: str, timezone: str, start: dt.date,
-                 days: int = 366) -> list[dt.date]:
+def skipped_days(run_time: str, timezone: str, start: dt.date, days: int = 366) -> list[dt.date]:
     """Days from `start` on which run_time does not exist in timezone, so the timer (and most
     crons) do not run at all."""
     hour, minute = parse_run_time(run_time)
     tz = check_timezone(timezone)
-    return [day for day in (start + dt.timedelta(days=n) for n in range(days))
-            if not _exists(dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz))]
+    return [
+        day
+        for day in (start + dt.timedelta(days=n) for n in range(days))
+        if not _exists(dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz))
+    ]
 
 
 def same_zone(a: str, b: str, year: int = 2026) -> bool:
@@ -92,14 +96,17 @@ def same_zone(a: str, b: str, year: int = 2026) -> bool:
     if a == b:
         return True
     za, zb = check_timezone(a), check_timezone(b)
-    start = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc)
-    return all((start + dt.timedelta(hours=h)).astimezone(za).utcoffset()
-               == (start + dt.timedelta(hours=h)).astimezone(zb).utcoffset()
-               for h in range(0, 366 * 24, 6))
+    start = dt.datetime(year, 1, 1, tzinfo=dt.UTC)
+    return all(
+        (start + dt.timedelta(hours=h)).astimezone(za).utcoffset()
+        == (start + dt.timedelta(hours=h)).astimezone(zb).utcoffset()
+        for h in range(0, 366 * 24, 6)
+    )
 
 
-def system_timezone(localtime: Path = Path("/etc/localtime"),
-                    timezone_file: Path = Path("/etc/timezone")) -> str | None:
+def system_timezone(
+    localtime: Path = Path("/etc/localtime"), timezone_file: Path = Path("/etc/timezone")
+) -> str | None:
     """The zone the cron daemon runs in: the zone /etc/localtime links to, else the name in
     /etc/timezone (Debian), else None."""
     target = os.path.realpath(localtime)
@@ -123,8 +130,10 @@ def _clean_path(value: str) -> str:
     if not os.path.isabs(value):
         raise ScheduleError(f"not an absolute path: {value!r}")
     if any(c in value for c in '"\\\n\r\t') or not value.isprintable():
-        raise ScheduleError(f"path has a quote, backslash or control character, which unit "
-                            f"files and crontabs cannot carry safely: {value!r}")
+        raise ScheduleError(
+            f"path has a quote, backslash or control character, which unit "
+            f"files and crontabs cannot carry safely: {value!r}"
+        )
     return value
 
 
@@ -133,6 +142,7 @@ def _substitute(template: str, values: dict[str, str], where: str) -> str:
         if m[1] not in values:
             raise ScheduleError(f"{where}: unknown placeholder @{m[1]}@")
         return values[m[1]]
+
     return _PLACEHOLDER.sub(one, template)
 
 
@@ -142,31 +152,51 @@ def render_unit(template: str, values: dict[str, str], where: str = "unit") -> s
     template's own double quotes, which keep spaces in paths working."""
     plain = {k: v.replace("%", "%%") for k, v in values.items()}
     in_exec = {k: v.replace("$", "$$") for k, v in plain.items()}
-    return "".join(_substitute(line, in_exec if line.lstrip().startswith("Exec") else plain,
-                               where) for line in template.splitlines(keepends=True))
+    return "".join(
+        _substitute(line, in_exec if line.lstrip().startswith("Exec") else plain, where)
+        for line in template.splitlines(keepends=True)
+    )
 
 
-def unit_values(project_dir: str, python: str, config: str, run_time: str,
-                timezone: str) -> dict[str, str]:
+def unit_values(
+    project_dir: str, python: str, config: str, run_time: str, timezone: str
+) -> dict[str, str]:
     """Placeholder values shared by the three unit templates."""
     project_dir = _clean_path(project_dir)
-    return {"PROJECT_DIR": project_dir, "PYTHON": _clean_path(python),
-            "README_URL": "file://" + urllib.parse.quote(project_dir + "/README.md"),
-            "CONFIG": _clean_path(config), "ON_CALENDAR": on_calendar(run_time, timezone),
-            "RUN_TIME": run_time, "TIMEZONE": timezone}
+    return {
+        "PROJECT_DIR": project_dir,
+        "PYTHON": _clean_path(python),
+        "README_URL": "file://" + urllib.parse.quote(project_dir + "/README.md"),
+        "CONFIG": _clean_path(config),
+        "ON_CALENDAR": on_calendar(run_time, timezone),
+        "RUN_TIME": run_time,
+        "TIMEZONE": timezone,
+    }
 
 
-def cron_values(project_dir: str, python: str, config: str, run_time: str, timezone: str,
-                log_dir: str, flock: str) -> dict[str, str]:
+def cron_values(
+    project_dir: str,
+    python: str,
+    config: str,
+    run_time: str,
+    timezone: str,
+    log_dir: str,
+    flock: str,
+) -> dict[str, str]:
     """Placeholder values of the crontab template."""
     log_dir = _clean_path(log_dir)
     check_timezone(timezone)
-    return {"PROJECT_DIR": _clean_path(project_dir), "PYTHON": _clean_path(python),
-            "CONFIG": _clean_path(config), "FLOCK": _clean_path(flock),
-            "LOCK_FILE": os.path.join(log_dir, "stock-refresh.cron.lock"),
-            "CRON_LOG": os.path.join(log_dir, "cron.log"),
-            "CRON_SCHEDULE": cron_schedule(run_time), "RUN_TIME": run_time,
-            "TIMEZONE": timezone}
+    return {
+        "PROJECT_DIR": _clean_path(project_dir),
+        "PYTHON": _clean_path(python),
+        "CONFIG": _clean_path(config),
+        "FLOCK": _clean_path(flock),
+        "LOCK_FILE": os.path.join(log_dir, "stock-refresh.cron.lock"),
+        "CRON_LOG": os.path.join(log_dir, "cron.log"),
+        "CRON_SCHEDULE": cron_schedule(run_time),
+        "RUN_TIME": run_time,
+        "TIMEZONE": timezone,
+    }
 
 
 def render_cron_block(template: str, values: dict[str, str]) -> str:
@@ -174,9 +204,11 @@ def render_cron_block(template: str, values: dict[str, str]) -> str:
     their '%' escaped (cron turns a bare '%' into a newline); the time fields and CRON_TZ are
     not shell and go in as they are."""
     raw = ("CRON_SCHEDULE", "TIMEZONE", "RUN_TIME")
-    text = _substitute(template, {
-        k: v if k in raw else shlex.quote(v).replace("%", "\\%") for k, v in values.items()},
-        "cron")
+    text = _substitute(
+        template,
+        {k: v if k in raw else shlex.quote(v).replace("%", "\\%") for k, v in values.items()},
+        "cron",
+    )
     lines = text.splitlines()
     if not lines or lines[0] != CRON_BEGIN or lines[-1] != CRON_END:
         raise ScheduleError("cron template must start and end with the stock-refresh markers")
@@ -204,14 +236,18 @@ def write_if_changed(path: Path, text: str, dry_run: bool) -> str:
 def market_hours_warning(run_time: str, timezone: str) -> str | None:
     """A warning when the nightly run would start inside regular NYSE hours."""
     from stock_refresh.market_calendar import run_time_in_market_hours
+
     if run_time_in_market_hours(run_time, timezone):
-        return (f"scheduling.run_time {run_time} {timezone} falls inside regular NYSE hours "
-                f"(09:30-16:00 America/New_York): prices fetched then are intraday")
+        return (
+            f"scheduling.run_time {run_time} {timezone} falls inside regular NYSE hours "
+            f"(09:30-16:00 America/New_York): prices fetched then are intraday"
+        )
     return None
 
 
 def _load(config_path: str):
     from stock_refresh.config import ConfigError, load_config
+
     try:
         return load_config(config_path)
     except ConfigError as e:
@@ -221,8 +257,13 @@ def _load(config_path: str):
 
 def _cmd_systemd(args) -> None:
     cfg = _load(args.config)
-    values = unit_values(str(args.project_dir), args.python, str(cfg.path),
-                         cfg.scheduling.run_time, cfg.scheduling.timezone)
+    values = unit_values(
+        str(args.project_dir),
+        args.python,
+        str(cfg.path),
+        cfg.scheduling.run_time,
+        cfg.scheduling.timezone,
+    )
     for name in SYSTEMD_UNITS:
         template = (args.project_dir / "systemd" / name).read_text(encoding="utf-8")
         text = render_unit(template, values, name)
@@ -232,17 +273,27 @@ def _cmd_systemd(args) -> None:
 
 def _cmd_cron(args) -> None:
     cfg = _load(args.config)
-    values = cron_values(str(args.project_dir), args.python, str(cfg.path),
-                         cfg.scheduling.run_time, cfg.scheduling.timezone,
-                         str(cfg.logging.log_directory), args.flock)
+    values = cron_values(
+        str(args.project_dir),
+        args.python,
+        str(cfg.path),
+        cfg.scheduling.run_time,
+        cfg.scheduling.timezone,
+        str(cfg.logging.log_directory),
+        args.flock,
+    )
     template = (args.project_dir / CRON_TEMPLATE).read_text(encoding="utf-8")
     sys.stdout.write(render_cron_block(template, values))
 
 
 def _cmd_dirs(args) -> None:
     cfg = _load(args.config)
-    for d in (cfg.logging.log_directory, cfg.database.backup_directory,
-              cfg.reporting.summary_directory, cfg.database.path.parent):
+    for d in (
+        cfg.logging.log_directory,
+        cfg.database.backup_directory,
+        cfg.reporting.summary_directory,
+        cfg.database.path.parent,
+    ):
         _clean_path(str(d))
         print(d)
 
@@ -255,25 +306,30 @@ def _cmd_on_calendar(args) -> None:
 def _cmd_info(args) -> None:
     cfg = _load(args.config)
     run_time, zone = cfg.scheduling.run_time, cfg.scheduling.timezone
-    when = next_run(run_time, zone, dt.datetime.now(dt.timezone.utc))
-    print(f"schedule: daily at {run_time} {zone} (OnCalendar={on_calendar(run_time, zone)}, "
-          f"cron: {cron_schedule(run_time)})")
-    print(f"next run: {when:%a %Y-%m-%d %H:%M %Z} "
-          f"({when.astimezone(dt.timezone.utc):%H:%M} UTC)")
+    when = next_run(run_time, zone, dt.datetime.now(dt.UTC))
+    print(
+        f"schedule: daily at {run_time} {zone} (OnCalendar={on_calendar(run_time, zone)}, "
+        f"cron: {cron_schedule(run_time)})"
+    )
+    print(f"next run: {when:%a %Y-%m-%d %H:%M %Z} ({when.astimezone(dt.UTC):%H:%M} UTC)")
     for day in skipped_days(run_time, zone, when.date()):
         weekend = " (a weekend: no market session is lost)" if day.weekday() >= 5 else ""
         effect = "cron may run late or not at all" if args.cron else "the timer does not run"
-        print(f"note: on {day:%a %Y-%m-%d} the clocks in {zone} jump over {run_time}: "
-              f"{effect} that night{weekend}")
+        print(
+            f"note: on {day:%a %Y-%m-%d} the clocks in {zone} jump over {run_time}: "
+            f"{effect} that night{weekend}"
+        )
     warning = market_hours_warning(run_time, zone)
     if warning:
         print(f"warning: {warning}")
     if args.cron:
         system = system_timezone()
         if system is None or not same_zone(system, zone):
-            print(f"warning: the system time zone is {system or 'unknown'}, not {zone}. crons "
-                  f"without CRON_TZ support (Debian and Ubuntu cron) will run at {run_time} "
-                  f"{system or 'system time'}; cronie honours CRON_TZ.")
+            print(
+                f"warning: the system time zone is {system or 'unknown'}, not {zone}. crons "
+                f"without CRON_TZ support (Debian and Ubuntu cron) will run at {run_time} "
+                f"{system or 'system time'}; cronie honours CRON_TZ."
+            )
     for w in cfg.warnings:
         print(f"warning: config: {w}")
 

@@ -7,6 +7,7 @@ paragraph sets the part. A section runs from its heading to the next heading. Th
 contents repeats every heading, so of several headings for one item the one followed by the
 most text is the real one (a contents entry is followed by a page number, then the next entry).
 """
+
 from __future__ import annotations
 
 import re
@@ -16,12 +17,39 @@ import lxml.etree
 import lxml.html
 
 TARGETS = {
-    "10-K": {(None, "1"): "business", (None, "1A"): "risk_factors", (None, "7"): "mda",
-             (None, "7A"): "market_risk"},
+    "10-K": {
+        (None, "1"): "business",
+        (None, "1A"): "risk_factors",
+        (None, "7"): "mda",
+        (None, "7A"): "market_risk",
+    },
     "10-Q": {("I", "2"): "mda", ("I", "3"): "market_risk", ("II", "1A"): "risk_factors"},
 }
-BLOCK = {"p", "div", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
-         "section", "article", "blockquote", "pre", "center", "hr", "body", "dl", "dt", "dd"}
+BLOCK = {
+    "p",
+    "div",
+    "tr",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "section",
+    "article",
+    "blockquote",
+    "pre",
+    "center",
+    "hr",
+    "body",
+    "dl",
+    "dt",
+    "dd",
+}
 SKIP = {"script", "style", "head", "title", "ix:header", "noscript", "template"}
 CELL = {"td", "th"}
 ITEM = re.compile(r"^item\s*(\d{1,2})\s*([a-c])?\b\s*[.:\-\u2013\u2014]?\s*(.*)$", re.I)
@@ -65,7 +93,7 @@ def _paragraphs(root) -> list[str]:
     walk(root, False)
     lines: list[str] = []
     bullet = None
-    for line in ("".join(out).split("\n")):
+    for line in "".join(out).split("\n"):
         line = " ".join(line.split())
         if not line:
             continue
@@ -155,7 +183,7 @@ def extract_sections(html: bytes | str, form: str) -> tuple[list[dict], list[str
         if name is None:
             continue
         end = headings[n + 1][0] if n + 1 < len(headings) else len(lines)
-        size = sum(len(line) for line in lines[i + 1:end])
+        size = sum(len(line) for line in lines[i + 1 : end])
         if name not in best or size > best[name][2]:
             best[name] = (i + 1, end, size)
     sections = []

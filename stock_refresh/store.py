@@ -14,6 +14,7 @@ but it must be used by one thread at a time. The runner's single writer thread d
 fetch workers never touch it. Other processes (the screener) may read and write concurrently:
 WAL lets them read during our transactions and the 30 s busy timeout absorbs their writes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -217,9 +218,7 @@ def _rebuild_legacy_earnings(db: sqlite_utils.Database) -> None:
     db.execute(_create_table_sql("_earnings_history_new", {**columns, **extra}, constraints))
     copied = [name for name in old if name in columns or name in extra]
     select = ["COALESCE(period, 'annual')" if name == "period" else name for name in copied]
-    db.execute(
-        "INSERT OR IGNORE INTO stocks (symbol) SELECT DISTINCT symbol FROM earnings_history"
-    )
+    db.execute("INSERT OR IGNORE INTO stocks (symbol) SELECT DISTINCT symbol FROM earnings_history")
     db.execute(
         f"INSERT INTO _earnings_history_new ({', '.join(copied)}) "
         f"SELECT {', '.join(select)} FROM earnings_history"
@@ -365,8 +364,7 @@ def open_readonly(path: str | os.PathLike) -> sqlite_utils.Database | None:
         return None
     live = all(path.with_name(path.name + s).exists() for s in ("-wal", "-shm"))
     uri = path.as_uri() + ("?mode=ro" if live else "?mode=ro&immutable=1")
-    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                           check_same_thread=False)
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
     try:
         version = schema_version(db)
@@ -512,10 +510,17 @@ def save_stock(
 
 def _without_filed_periods(db: sqlite_utils.Database, symbol: str, rows: list[dict]) -> list[dict]:
     """Yahoo rows only fill periods EDGAR lacks: a stored filed figure is never replaced."""
-    filed = set(db.execute("SELECT year, period FROM earnings_history "
-                           "WHERE symbol = ? AND source = 'edgar'", [symbol]).fetchall())
-    return [row for row in rows
-            if row.get("source") != "yfinance" or (row["year"], row["period"]) not in filed]
+    filed = set(
+        db.execute(
+            "SELECT year, period FROM earnings_history WHERE symbol = ? AND source = 'edgar'",
+            [symbol],
+        ).fetchall()
+    )
+    return [
+        row
+        for row in rows
+        if row.get("source") != "yfinance" or (row["year"], row["period"]) not in filed
+    ]
 
 
 def record_failure(
@@ -598,9 +603,7 @@ def finish_run(
     report_path: str | os.PathLike | None = None,
 ) -> None:
     if status not in RUN_STATUSES or status == "running":
-        raise ValueError(
-            f"finish_run: status must be completed, aborted or failed, not {status!r}"
-        )
+        raise ValueError(f"finish_run: status must be completed, aborted or failed, not {status!r}")
     unknown = set(counts) - set(RUN_COUNTS)
     if unknown:
         raise ValueError(f"finish_run: unknown count(s) {', '.join(sorted(unknown))}")
@@ -612,8 +615,15 @@ def finish_run(
             "UPDATE refresh_runs SET finished_at = ?, status = ?, exit_code = ?, "
             "total_stocks = ?, successful = ?, failed = ?, skipped = ?, abort_reason = ?, "
             "report_path = ? WHERE id = ?",
-            [now, status, exit_code, *(counts.get(key) for key in RUN_COUNTS), abort_reason,
-             None if report_path is None else str(report_path), run_id],
+            [
+                now,
+                status,
+                exit_code,
+                *(counts.get(key) for key in RUN_COUNTS),
+                abort_reason,
+                None if report_path is None else str(report_path),
+                run_id,
+            ],
         )
         if cursor.rowcount != 1:
             raise ValueError(f"finish_run: no run with id {run_id}")
@@ -668,5 +678,8 @@ def job_state(db: sqlite_utils.Database, key: str) -> str | None:
 
 def set_job_state(db: sqlite_utils.Database, key: str, value: str) -> None:
     with _transaction(db):
-        db.execute("INSERT INTO job_state (key, value) VALUES (?, ?) "
-                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+        db.execute(
+            "INSERT INTO job_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )

@@ -4,11 +4,12 @@ The GitHub lists write class shares and preferreds with `/` and `^` (`BRK/B`, `A
 ticker files and Yahoo write `BRK-B` and `ABR-PD`. Only the `.json` lists are used: the `.txt`
 ones split `BRK/B` into two bogus lines.
 """
+
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from .http import Upstreams, UpstreamError
+from .http import UpstreamError, Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,9 @@ def normalise(symbol: str) -> str:
 def is_common(symbol: str, exchange: str) -> bool:
     if NYSE_NON_COMMON.search(symbol):
         return False
-    return not (exchange == "nasdaq" and len(symbol) == 5
-                and symbol[-1] in NASDAQ_FIFTH_LETTER_NON_COMMON)
+    return not (
+        exchange == "nasdaq" and len(symbol) == 5 and symbol[-1] in NASDAQ_FIFTH_LETTER_NON_COMMON
+    )
 
 
 def clean_symbols(lists: dict[str, list], include_non_common: bool = False) -> list[str]:
@@ -58,23 +60,36 @@ def fetch_symbol_lists(upstreams: Upstreams, urls: dict[str, str]) -> dict[str, 
         answers = dict(zip(urls, pool.map(upstreams.get_json, urls.values())))
     for exchange, data in answers.items():
         if not isinstance(data, list) or not data:
-            raise UpstreamError(f"{urls[exchange]}: expected a non-empty JSON array of symbols, "
-                                f"got {type(data).__name__}")
+            raise UpstreamError(
+                f"{urls[exchange]}: expected a non-empty JSON array of symbols, "
+                f"got {type(data).__name__}"
+            )
     return answers
 
 
-def choose_symbols(fetched: list[str] | None, last_good: tuple[list[str], str] | None,
-                   fetch_error: str | None) -> tuple[list[str], str, str | None]:
+def choose_symbols(
+    fetched: list[str] | None, last_good: tuple[list[str], str] | None, fetch_error: str | None
+) -> tuple[list[str], str, str | None]:
     """(symbols, source, warning): the fresh list, or the last good one when GitHub failed or
     the fresh list shrank by more than 10 %; raises `SymbolListError` when there is neither."""
     if fetched and last_good and len(fetched) < (1 - SHRINK_LIMIT) * len(last_good[0]):
-        warning = (f"symbol list shrank from {len(last_good[0])} to {len(fetched)} "
-                   f"(more than {SHRINK_LIMIT:.0%}); using the last good list of {last_good[1]}")
+        warning = (
+            f"symbol list shrank from {len(last_good[0])} to {len(fetched)} "
+            f"(more than {SHRINK_LIMIT:.0%}); using the last good list of {last_good[1]}"
+        )
         return last_good[0], "last_good", warning
     if fetched:
         return fetched, "github", None
     if last_good:
-        return last_good[0], "last_good", (f"symbol list unavailable ({fetch_error}); "
-                                           f"using the last good list of {last_good[1]}")
-    raise SymbolListError(f"no symbol list: GitHub failed ({fetch_error}) and no earlier list "
-                          "is stored; nothing to refresh")
+        return (
+            last_good[0],
+            "last_good",
+            (
+                f"symbol list unavailable ({fetch_error}); "
+                f"using the last good list of {last_good[1]}"
+            ),
+        )
+    raise SymbolListError(
+        f"no symbol list: GitHub failed ({fetch_error}) and no earlier list "
+        "is stored; nothing to refresh"
+    )

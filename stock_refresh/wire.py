@@ -1,4 +1,5 @@
 """Bodies as they come off the wire, in the Content-Encoding the server chose."""
+
 import gzip
 import zlib
 
@@ -17,6 +18,7 @@ def decode_body(data: bytes, encoding: str) -> bytes:
             except zlib.error:
                 return zlib.decompress(data, -zlib.MAX_WBITS)
     except (OSError, EOFError, zlib.error) as error:
-        raise ValueError(f"a {encoding} body of {len(data)} bytes that does not decompress "
-                         f"({error})") from None
+        raise ValueError(
+            f"a {encoding} body of {len(data)} bytes that does not decompress ({error})"
+        ) from None
     raise ValueError(f"a body in Content-Encoding {encoding!r}, expected gzip or none")

@@ -24,6 +24,7 @@ Rules, because the payload is easy to misread:
   shares between an older and a newer filing.
 - Money is read in USD only; a filer reporting in another currency gets a note and no money.
 """
+
 from __future__ import annotations
 
 import json
@@ -97,11 +98,18 @@ LIABILITIES = ("us-gaap:Liabilities", "ifrs-full:Liabilities")
 SHARES_OUT = ("us-gaap:CommonStockSharesOutstanding", "ifrs-full:NumberOfSharesOutstanding")
 COVER_SHARES = "dei:EntityCommonStockSharesOutstanding"
 DEBT = (
-    "us-gaap:LongTermDebtNoncurrent", "us-gaap:LongTermDebtCurrent", "us-gaap:DebtCurrent",
-    "us-gaap:LongTermDebt", "us-gaap:LongTermDebtAndCapitalLeaseObligations",
-    "us-gaap:LongTermDebtAndCapitalLeaseObligationsCurrent", "us-gaap:ShortTermBorrowings",
-    "us-gaap:CommercialPaper", "us-gaap:OtherShortTermBorrowings",
-    "ifrs-full:Borrowings", "ifrs-full:LongtermBorrowings", "ifrs-full:ShorttermBorrowings",
+    "us-gaap:LongTermDebtNoncurrent",
+    "us-gaap:LongTermDebtCurrent",
+    "us-gaap:DebtCurrent",
+    "us-gaap:LongTermDebt",
+    "us-gaap:LongTermDebtAndCapitalLeaseObligations",
+    "us-gaap:LongTermDebtAndCapitalLeaseObligationsCurrent",
+    "us-gaap:ShortTermBorrowings",
+    "us-gaap:CommercialPaper",
+    "us-gaap:OtherShortTermBorrowings",
+    "ifrs-full:Borrowings",
+    "ifrs-full:LongtermBorrowings",
+    "ifrs-full:ShorttermBorrowings",
 )
 SPLIT_RATIO = (
     "us-gaap:StockholdersEquityNoteStockSplitConversionRatio1",
@@ -111,8 +119,15 @@ FALLBACK_EQUITY = "us-gaap:LiabilitiesAndStockholdersEquity"
 IFRS_DEBT = {"Borrowings", "LongtermBorrowings", "ShorttermBorrowings"}
 
 UNIT_OF = {}
-for _group, _unit in ((REVENUE, USD), (NET_INCOME, USD), (OCF, USD), (CAPEX, USD),
-                      (EPS, PER_SHARE), (DPS, PER_SHARE), (DILUTED_SHARES, SHARES)):
+for _group, _unit in (
+    (REVENUE, USD),
+    (NET_INCOME, USD),
+    (OCF, USD),
+    (CAPEX, USD),
+    (EPS, PER_SHARE),
+    (DPS, PER_SHARE),
+    (DILUTED_SHARES, SHARES),
+):
     for _combo in _group:
         for _key in _combo:
             UNIT_OF[_key] = _unit
@@ -139,12 +154,18 @@ def _payload_schema() -> type:
     for key in UNIT_OF:
         taxonomy, concept = key.split(":")
         wanted.setdefault(taxonomy, set()).add(concept)
-    fields = {taxonomy.replace("-", "_"): msgspec.defstruct(
-        f"Taxonomy_{taxonomy.replace('-', '_')}",
-        [(concept, _Concept | None, None) for concept in sorted(concepts)])
-        for taxonomy, concepts in wanted.items()}
-    facts = msgspec.defstruct("Facts", [(name, kind | None, None) for name, kind in fields.items()],
-                              rename={name: name.replace("_", "-") for name in fields})
+    fields = {
+        taxonomy.replace("-", "_"): msgspec.defstruct(
+            f"Taxonomy_{taxonomy.replace('-', '_')}",
+            [(concept, _Concept | None, None) for concept in sorted(concepts)],
+        )
+        for taxonomy, concepts in wanted.items()
+    }
+    facts = msgspec.defstruct(
+        "Facts",
+        [(name, kind | None, None) for name, kind in fields.items()],
+        rename={name: name.replace("_", "-") for name in fields},
+    )
     return msgspec.defstruct("CompanyFacts", [("facts", facts | None, None)])
 
 
@@ -171,7 +192,8 @@ def read_companyfacts(raw: bytes) -> dict:
             facts[field.encode_name] = {
                 concept.name: {"units": getattr(taxonomy, concept.name).units}
                 for concept in msgspec.structs.fields(taxonomy)
-                if getattr(taxonomy, concept.name) is not None}
+                if getattr(taxonomy, concept.name) is not None
+            }
     return {"facts": facts}
 
 
@@ -283,8 +305,12 @@ def _raw_facts(facts: dict, key: str, notes: list[str], currencies: set[str]) ->
         start = _date(row.get("start")) if "start" in row else None
         filed = row.get("filed") if isinstance(row.get("filed"), str) else ""
         accn = row.get("accn") if isinstance(row.get("accn"), str) else None
-        if end is None or val is None or ("start" in row and start is None) or \
-                (start is not None and start > end):
+        if (
+            end is None
+            or val is None
+            or ("start" in row and start is None)
+            or (start is not None and start > end)
+        ):
             bad += 1
             continue
         out.append(Fact(start, end, val, accn, filed))
@@ -332,15 +358,22 @@ def _group_evidence(evidence) -> list[dict]:
     groups: list[dict] = []
     for factor, old, new, from_shares in sorted(evidence, key=lambda e: e[2]):
         for g in groups:
-            if abs(math.log(factor / g["factors"][0])) < 0.05 and \
-                    max(g["old"], old) < min(g["new"], new):
+            if abs(math.log(factor / g["factors"][0])) < 0.05 and max(g["old"], old) < min(
+                g["new"], new
+            ):
                 g["factors"].append(factor)
                 g["share_factors"] += [factor] if from_shares else []
                 g["old"], g["new"] = max(g["old"], old), min(g["new"], new)
                 break
         else:
-            groups.append({"factors": [factor], "share_factors": [factor] if from_shares else [],
-                           "old": old, "new": new})
+            groups.append(
+                {
+                    "factors": [factor],
+                    "share_factors": [factor] if from_shares else [],
+                    "old": old,
+                    "new": new,
+                }
+            )
     for g in groups:
         measured = median(g["share_factors"] or g["factors"])
         g["snapped"] = _snap(measured)
@@ -350,8 +383,12 @@ def _group_evidence(evidence) -> list[dict]:
 
 def _splits(raw: dict[str, list[Fact]], notes: list[str]) -> list[Split]:
     """Splits from ratio facts (clustered: announcement and effective date) and from jumps."""
-    ratios = sorted((f.end, f.val) for key in SPLIT_RATIO for f in raw.get(key, ())
-                    if f.start is None and f.val > 0 and abs(f.val - 1) > 1e-9)
+    ratios = sorted(
+        (f.end, f.val)
+        for key in SPLIT_RATIO
+        for f in raw.get(key, ())
+        if f.start is None and f.val > 0 and abs(f.val - 1) > 1e-9
+    )
     clusters: list[list] = []
     for end, val in ratios:
         last = clusters[-1] if clusters else None
@@ -365,9 +402,11 @@ def _splits(raw: dict[str, list[Fact]], notes: list[str]) -> list[Split]:
         boundary = end.isoformat()
         match = None
         for g in groups:
-            if any(abs(math.log(g["factor"] / v)) < 0.03 for v in (val, 1 / val)) and \
-                    g["old"] <= (end + timedelta(days=60)).isoformat() and \
-                    g["new"] >= (end - timedelta(days=60)).isoformat():
+            if (
+                any(abs(math.log(g["factor"] / v)) < 0.03 for v in (val, 1 / val))
+                and g["old"] <= (end + timedelta(days=60)).isoformat()
+                and g["new"] >= (end - timedelta(days=60)).isoformat()
+            ):
                 match = g
                 break
         if match is not None:
@@ -379,14 +418,17 @@ def _splits(raw: dict[str, list[Fact]], notes: list[str]) -> list[Split]:
             factor = val
         splits.append(Split(factor, boundary, "split-ratio fact"))
     for g in groups:
-        eps_agree = g["snapped"] is not None and \
-            all(abs(math.log(f / g["factor"])) < 0.03 for f in g["factors"])
+        eps_agree = g["snapped"] is not None and all(
+            abs(math.log(f / g["factor"])) < 0.03 for f in g["factors"]
+        )
         if len(g["factors"]) >= 2 and (g["share_factors"] or eps_agree):
             splits.append(Split(g["factor"], g["new"], "restated per-share/share figures"))
     for s in splits:
         ratio = f"{s.factor:g}-for-1" if s.factor >= 1 else f"1-for-{1 / s.factor:g}"
-        notes.append(f"stock split {ratio} effective by {s.boundary} (from {s.source}): "
-                     "per-share and share figures filed earlier put on the current basis")
+        notes.append(
+            f"stock split {ratio} effective by {s.boundary} (from {s.source}): "
+            "per-share and share figures filed earlier put on the current basis"
+        )
     return splits
 
 
@@ -402,8 +444,7 @@ def _series(raw: list[Fact], key: str, splits: list[Split]) -> dict[tuple, Fact]
         for k, f in out.items():
             factor = math.prod(s.factor for s in splits if f.filed < s.boundary)
             if factor != 1:
-                val = round(f.val / factor, 6) if key in PER_SHARE_KEYS \
-                    else round(f.val * factor)
+                val = round(f.val / factor, 6) if key in PER_SHARE_KEYS else round(f.val * factor)
                 out[k] = Fact(f.start, f.end, val, f.accn, f.filed)
     return out
 
@@ -475,7 +516,7 @@ def _calendar(company: _Company) -> list[_Year]:
     for key, s in company.series.items():
         if UNIT_OF[key] == PURE:
             continue
-        for (start, end) in s:
+        for start, end in s:
             if start is not None:
                 durations[(start, end)] = durations.get((start, end), 0) + 1
     annual: dict[date, tuple[date, int]] = {}
@@ -487,7 +528,7 @@ def _calendar(company: _Company) -> list[_Year]:
     starts = dict.fromkeys(annual)
     for end, _ in annual.values():
         starts.setdefault(end + timedelta(days=1))
-    for (start, end) in durations:
+    for start, end in durations:
         if _position(start, end) in (2, 3):
             starts.setdefault(start)
     years = []
@@ -498,12 +539,10 @@ def _calendar(company: _Company) -> list[_Year]:
         if end is not None:
             limit = min(limit, end + timedelta(days=1))
         ends: dict[int, date] = {}
-        for (s, e) in sorted(durations):
+        for s, e in sorted(durations):
             if s < start or e >= limit:
                 continue
-            if s == start:
-                n = _position(start, e)
-            elif _position(s, e) == 1:
+            if s == start or _position(s, e) == 1:
                 n = _position(start, e)
             else:
                 continue
@@ -516,8 +555,9 @@ def _calendar(company: _Company) -> list[_Year]:
     return years
 
 
-def _quarter_flow(company: _Company, combos, year: _Year, n: int, average: bool,
-                  memo: dict) -> Value | None:
+def _quarter_flow(
+    company: _Company, combos, year: _Year, n: int, average: bool, memo: dict
+) -> Value | None:
     """A quarter of a flow: reported, or derived from year-to-date figures of one concept."""
     span = year.quarter(n)
     if span is None:
@@ -586,23 +626,33 @@ def _quarter_eps(company: _Company, year: _Year, n: int, flows: dict, memo: dict
 
 def _total_debt(company: _Company, end: date) -> Value | None:
     """Total debt at `end`; the rule is spelled out in `earnings_rows`."""
+
     def get(name):
         prefix = "ifrs-full:" if name in IFRS_DEBT else "us-gaap:"
         return company.instant((prefix + name,), end)
 
     short = get("ShortTermBorrowings")
-    short_parts = [short] if short else [v for v in (get("CommercialPaper"),
-                                                     get("OtherShortTermBorrowings")) if v]
+    short_parts = (
+        [short]
+        if short
+        else [v for v in (get("CommercialPaper"), get("OtherShortTermBorrowings")) if v]
+    )
     noncurrent = get("LongTermDebtNoncurrent")
     if noncurrent is not None:
         current = get("DebtCurrent")
-        parts = [noncurrent, current] if current else \
-            [noncurrent, *[v for v in (get("LongTermDebtCurrent"),) if v], *short_parts]
+        parts = (
+            [noncurrent, current]
+            if current
+            else [noncurrent, *[v for v in (get("LongTermDebtCurrent"),) if v], *short_parts]
+        )
     elif (ltd := get("LongTermDebt")) is not None:
         parts = [ltd, *short_parts]
     elif (ltd := get("LongTermDebtAndCapitalLeaseObligations")) is not None:
-        parts = [ltd, *[v for v in (get("LongTermDebtAndCapitalLeaseObligationsCurrent"),) if v],
-                 *short_parts]
+        parts = [
+            ltd,
+            *[v for v in (get("LongTermDebtAndCapitalLeaseObligationsCurrent"),) if v],
+            *short_parts,
+        ]
     elif (total := get("Borrowings")) is not None:
         parts = [total]
     elif (ltd := get("LongtermBorrowings")) is not None:
@@ -619,8 +669,12 @@ def _liabilities(company: _Company, end: date) -> Value | None:
         return v
     total = company.instant((FALLBACK_EQUITY,), end)
     equity = company.instant(
-        ("us-gaap:StockholdersEquityIncludingPortionAttributableToNoncontrollingInterest",
-         "us-gaap:StockholdersEquity"), end)
+        (
+            "us-gaap:StockholdersEquityIncludingPortionAttributableToNoncontrollingInterest",
+            "us-gaap:StockholdersEquity",
+        ),
+        end,
+    )
     return _minus(total, [equity]) if total and equity else None
 
 
@@ -638,15 +692,35 @@ def _shares_outstanding(company: _Company, end: date) -> Value | None:
     return Value(f.val, False, f.accn, f.filed)
 
 
-FIELDS = ("earnings_per_share", "revenue", "net_income", "diluted_shares", "shareholder_equity",
-          "total_debt", "total_liabilities", "operating_cash_flow", "capital_expenditures",
-          "free_cash_flow", "dividends_per_share", "shares_outstanding", "debt_to_equity")
-REPORTED = ("earnings_per_share", "revenue", "net_income", "diluted_shares",
-            "operating_cash_flow", "capital_expenditures", "dividends_per_share")
+FIELDS = (
+    "earnings_per_share",
+    "revenue",
+    "net_income",
+    "diluted_shares",
+    "shareholder_equity",
+    "total_debt",
+    "total_liabilities",
+    "operating_cash_flow",
+    "capital_expenditures",
+    "free_cash_flow",
+    "dividends_per_share",
+    "shares_outstanding",
+    "debt_to_equity",
+)
+REPORTED = (
+    "earnings_per_share",
+    "revenue",
+    "net_income",
+    "diluted_shares",
+    "operating_cash_flow",
+    "capital_expenditures",
+    "dividends_per_share",
+)
 
 
-def _row(company: _Company, year: int, period: str, end: date,
-         flows: dict[str, Value | None]) -> dict | None:
+def _row(
+    company: _Company, year: int, period: str, end: date, flows: dict[str, Value | None]
+) -> dict | None:
     values = dict(flows)
     values["shareholder_equity"] = company.instant(EQUITY, end)
     values["total_liabilities"] = _liabilities(company, end)
@@ -655,10 +729,10 @@ def _row(company: _Company, year: int, period: str, end: date,
     eps = values.get("earnings_per_share")
     ni, shares = values.get("net_income"), values.get("diluted_shares")
     if eps is None and ni is not None and shares is not None and shares.val > 0:
-        values["earnings_per_share"] = Value(round(ni.val / shares.val, 2), True,
-                                             ni.accn, max(ni.filed, shares.filed))
-    if not any(values.get(k) is not None for k in ("revenue", "net_income",
-                                                    "earnings_per_share")):
+        values["earnings_per_share"] = Value(
+            round(ni.val / shares.val, 2), True, ni.accn, max(ni.filed, shares.filed)
+        )
+    if not any(values.get(k) is not None for k in ("revenue", "net_income", "earnings_per_share")):
         return None
     row = {"year": year, "period": period, "fiscal_end": end.isoformat()}
     for name in FIELDS:
@@ -667,18 +741,28 @@ def _row(company: _Company, year: int, period: str, end: date,
     ocf, capex = row["operating_cash_flow"], row["capital_expenditures"]
     row["free_cash_flow"] = ocf - capex if ocf is not None and capex is not None else None
     row["debt_to_equity"] = debt_to_equity(row["total_debt"], row["shareholder_equity"])
-    headline = [values[k] for k in ("revenue", "net_income", "earnings_per_share")
-                if values.get(k) is not None]
+    headline = [
+        values[k]
+        for k in ("revenue", "net_income", "earnings_per_share")
+        if values.get(k) is not None
+    ]
     latest = max(headline, key=lambda v: (v.filed, v.accn or ""))
-    row.update(source="edgar", accession=latest.accn,
-               derived=int(any(values.get(k) is not None and values[k].derived
-                               for k in REPORTED)))
+    row.update(
+        source="edgar",
+        accession=latest.accn,
+        derived=int(any(values.get(k) is not None and values[k].derived for k in REPORTED)),
+    )
     return row
 
 
-FLOWS = {"revenue": (REVENUE, False), "net_income": (NET_INCOME, False),
-         "operating_cash_flow": (OCF, False), "capital_expenditures": (CAPEX, False),
-         "dividends_per_share": (DPS, False), "diluted_shares": (DILUTED_SHARES, True)}
+FLOWS = {
+    "revenue": (REVENUE, False),
+    "net_income": (NET_INCOME, False),
+    "operating_cash_flow": (OCF, False),
+    "capital_expenditures": (CAPEX, False),
+    "dividends_per_share": (DPS, False),
+    "diluted_shares": (DILUTED_SHARES, True),
+}
 
 
 def earnings_rows(companyfacts: dict) -> tuple[list[dict], list[str]]:
@@ -705,11 +789,15 @@ def _earnings_rows(companyfacts, notes: list[str]) -> tuple[list[dict], list[str
         notes.append("companyfacts has no 'facts' object; no EDGAR fundamentals")
         return [], notes
     if not isinstance(facts.get("us-gaap"), dict):
-        notes.append("companyfacts has no us-gaap facts" +
-                     ("; reading ifrs-full" if isinstance(facts.get("ifrs-full"), dict) else ""))
+        notes.append(
+            "companyfacts has no us-gaap facts"
+            + ("; reading ifrs-full" if isinstance(facts.get("ifrs-full"), dict) else "")
+        )
     if COVER_SHARES.split(":")[1] not in (facts.get("dei") or {}):
-        notes.append("no dei:EntityCommonStockSharesOutstanding; shares_outstanding only from "
-                     "balance-sheet CommonStockSharesOutstanding where reported")
+        notes.append(
+            "no dei:EntityCommonStockSharesOutstanding; shares_outstanding only from "
+            "balance-sheet CommonStockSharesOutstanding where reported"
+        )
     currencies: set[str] = set()
     raw = {key: _raw_facts(facts, key, notes, currencies) for key in UNIT_OF}
     raw = {k: v for k, v in raw.items() if v}
@@ -718,29 +806,35 @@ def _earnings_rows(companyfacts, notes: list[str]) -> tuple[list[dict], list[str
     has_money = any(UNIT_OF[k] == USD for k in raw)
     currencies.discard("USD")
     if currencies and not has_money:
-        notes.append(f"figures reported in {', '.join(sorted(currencies))}, not USD; "
-                     "money values left empty")
+        notes.append(
+            f"figures reported in {', '.join(sorted(currencies))}, not USD; money values left empty"
+        )
     rows: dict[tuple[int, str], dict] = {}
     for year in _calendar(company):
         memo: dict = {}
         label = year.label()
         if year.end is not None:
-            flows = {name: company.duration(combos, year.start, year.end)
-                     for name, (combos, _) in FLOWS.items()}
+            flows = {
+                name: company.duration(combos, year.start, year.end)
+                for name, (combos, _) in FLOWS.items()
+            }
             flows["earnings_per_share"] = company.duration(EPS, year.start, year.end)
             _put(rows, _row(company, label, "annual", year.end, flows), notes)
         for n in range(1, 5):
             span = year.quarter(n)
             if span is None:
                 continue
-            flows = {name: _quarter_flow(company, combos, year, n, average, memo)
-                     for name, (combos, average) in FLOWS.items()}
+            flows = {
+                name: _quarter_flow(company, combos, year, n, average, memo)
+                for name, (combos, average) in FLOWS.items()
+            }
             flows["earnings_per_share"] = _quarter_eps(company, year, n, flows, memo)
             _put(rows, _row(company, label, f"Q{n}", span[1], flows), notes)
     if not rows:
         notes.append("no annual or quarterly periods with revenue, net income or EPS found")
-    return sorted(rows.values(), key=lambda r: (r["year"], r["period"] != "annual",
-                                                r["period"])), notes
+    return sorted(
+        rows.values(), key=lambda r: (r["year"], r["period"] != "annual", r["period"])
+    ), notes
 
 
 def _put(rows: dict, row: dict | None, notes: list[str]) -> None:
@@ -754,5 +848,7 @@ def _put(rows: dict, row: dict | None, notes: list[str]) -> None:
     filled = sum(row[k] is not None for k in FIELDS)
     if filled > sum(old[k] is not None for k in FIELDS):
         rows[key] = row
-    notes.append(f"two periods labelled {key[0]} {key[1]} (ending {old['fiscal_end']} and "
-                 f"{row['fiscal_end']}); kept the fuller one")
+    notes.append(
+        f"two periods labelled {key[0]} {key[1]} (ending {old['fiscal_end']} and "
+        f"{row['fiscal_end']}); kept the fuller one"
+    )

@@ -5,10 +5,11 @@ pacing, timeouts and the upstream override apply to everything it sends. Its own
 is turned into ours: 429 -> `RateLimited` (retried with backoff), 404 -> `NotFound`, curl errors
 -> `Transient`.
 """
+
 import logging
 import math
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yfinance as yf
@@ -25,13 +26,23 @@ QUOTE_URL = "https://query1.finance.yahoo.com/v7/finance/quote"
 QUOTE_BATCH = 50
 
 # yfinance statement row -> our earnings_history column
-INCOME = {"TotalRevenue": "revenue", "NetIncome": "net_income",
-          "DilutedEPS": "earnings_per_share", "DilutedAverageShares": "diluted_shares"}
-BALANCE = {"StockholdersEquity": "shareholder_equity", "TotalDebt": "total_debt",
-           "TotalLiabilitiesNetMinorityInterest": "total_liabilities",
-           "OrdinarySharesNumber": "shares_outstanding"}
-CASHFLOW = {"OperatingCashFlow": "operating_cash_flow", "CapitalExpenditure": "capital_expenditures",
-            "FreeCashFlow": "free_cash_flow"}
+INCOME = {
+    "TotalRevenue": "revenue",
+    "NetIncome": "net_income",
+    "DilutedEPS": "earnings_per_share",
+    "DilutedAverageShares": "diluted_shares",
+}
+BALANCE = {
+    "StockholdersEquity": "shareholder_equity",
+    "TotalDebt": "total_debt",
+    "TotalLiabilitiesNetMinorityInterest": "total_liabilities",
+    "OrdinarySharesNumber": "shares_outstanding",
+}
+CASHFLOW = {
+    "OperatingCashFlow": "operating_cash_flow",
+    "CapitalExpenditure": "capital_expenditures",
+    "FreeCashFlow": "free_cash_flow",
+}
 
 
 def configure(cache_dir: Path) -> None:
@@ -71,11 +82,15 @@ class Yahoo:
                 try:
                     return fn()
                 except YFRateLimitError:
-                    raise RateLimited(f"Yahoo {what} for {symbol}: 429 Too Many Requests", 429) from None
+                    raise RateLimited(
+                        f"Yahoo {what} for {symbol}: 429 Too Many Requests", 429
+                    ) from None
                 except HTTPError as error:
                     status = getattr(error.response, "status_code", None)
                     if status == 404:
-                        raise NotFound(f"Yahoo {what} for {symbol}: unknown symbol (404)", 404) from None
+                        raise NotFound(
+                            f"Yahoo {what} for {symbol}: unknown symbol (404)", 404
+                        ) from None
                     raise Transient(f"Yahoo {what} for {symbol}: HTTP {status}", status) from None
                 except RequestException as error:
                     raise Transient(f"Yahoo {what} for {symbol}: {error}") from None
@@ -97,11 +112,16 @@ class Yahoo:
         """Annual and quarterly statement rows, for when EDGAR has too few years."""
         frames = {}
         for freq in ("yearly", "quarterly"):
-            for name, getter in (("income", "get_income_stmt"), ("balance", "get_balance_sheet"),
-                                 ("cashflow", "get_cash_flow")):
+            for name, getter in (
+                ("income", "get_income_stmt"),
+                ("balance", "get_balance_sheet"),
+                ("cashflow", "get_cash_flow"),
+            ):
                 frames[name, freq] = self._call(
-                    symbol, f"{freq} {name}",
-                    lambda g=getter, f=freq: getattr(self._ticker(symbol), g)(freq=f))
+                    symbol,
+                    f"{freq} {name}",
+                    lambda g=getter, f=freq: getattr(self._ticker(symbol), g)(freq=f),
+                )
         return statement_rows(frames)
 
     def quotes(self, symbols: list[str]) -> dict[str, dict]:
@@ -111,14 +131,26 @@ class Yahoo:
         through yfinance's request object (its cookie and crumb) rather than `Ticker`.
         """
         label = f"{symbols[0]}..{symbols[-1]}"
-        params = {"symbols": ",".join(symbols), "formatted": "false", "lang": "en-US",
-                  "region": "US"}
-        answer = self._call(label, "quote", lambda: YfData(session=self._session).get_raw_json(
-            QUOTE_URL, params=params, timeout=self._upstreams.timeout))
+        params = {
+            "symbols": ",".join(symbols),
+            "formatted": "false",
+            "lang": "en-US",
+            "region": "US",
+        }
+        answer = self._call(
+            label,
+            "quote",
+            lambda: YfData(session=self._session).get_raw_json(
+                QUOTE_URL, params=params, timeout=self._upstreams.timeout
+            ),
+        )
         try:
             results = answer["quoteResponse"]["result"]
-            return {item["symbol"]: metrics_from_info(item) for item in results
-                    if item.get("symbol") in symbols}
+            return {
+                item["symbol"]: metrics_from_info(item)
+                for item in results
+                if item.get("symbol") in symbols
+            }
         except (KeyError, TypeError):
             raise Malformed(f"Yahoo quote for {label}: no quoteResponse.result list") from None
 
@@ -133,7 +165,7 @@ def profile_from_info(info: dict) -> dict:
         "sector": info.get("sector"),
         "industry": info.get("industry"),
         "country": info.get("country"),
-        "ipo_year": datetime.fromtimestamp(first_trade, timezone.utc).year if first_trade else None,
+        "ipo_year": datetime.fromtimestamp(first_trade, UTC).year if first_trade else None,
     }
 
 

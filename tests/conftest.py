@@ -4,6 +4,7 @@ Every test runs offline: the loopback guard refuses any Python socket to a non-l
 address, and the job's own clients refuse any host but the known upstreams when
 `sources.upstream_override` is set.
 """
+
 import json
 import os
 import sqlite3
@@ -27,7 +28,7 @@ CONTACT = "Jane Doe jane.doe@gmail.com"
 
 @pytest.fixture(scope="session")
 def fake():
-    """About 30 companies: the shared fixtures' companies plus synthetic ones."""
+    """About 30 companies: the recorded fixtures' companies plus synthetic ones."""
     with FakeUpstream(companies=22, latency_ms=5) as upstream:
         yield upstream
 
@@ -36,8 +37,12 @@ def write_config(folder: Path, upstream_url: str, **sections) -> Path:
     """A config in `folder` pointing at the fake; `sections` override keys per section."""
     config = {
         "processing": {"max_workers": 4, "batch_size": 10},
-        "rate_limiting": {"edgar_requests_per_second": 20, "yfinance_delay_seconds": 0,
-                          "edgar_cooldown_seconds": 2, "request_timeout_seconds": 5},
+        "rate_limiting": {
+            "edgar_requests_per_second": 20,
+            "yfinance_delay_seconds": 0,
+            "edgar_cooldown_seconds": 2,
+            "request_timeout_seconds": 5,
+        },
         "error_handling": {"max_retries_per_stock": 1, "max_consecutive_failures": 25},
         "logging": {"console_output": False},
         "sources": {"sec_contact": CONTACT, "upstream_override": upstream_url},
@@ -55,8 +60,14 @@ def write_config(folder: Path, upstream_url: str, **sections) -> Path:
 
 def run_cli(*args, timeout=240, **kwargs) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}
-    return subprocess.run([sys.executable, str(ROOT / "batch_refresh.py"), *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "batch_refresh.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        **kwargs,
+    )
 
 
 def query(db_path: Path, sql: str, *params) -> list[dict]:

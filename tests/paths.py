@@ -1,5 +1,6 @@
-"""Where the project and the shared fixtures live, for every test."""
+"""Where the project and its recorded fixtures live, for every test."""
+
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = ROOT / "tools" / "fakeup" / "fixtures"

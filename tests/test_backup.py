@@ -1,4 +1,5 @@
 """Backups of a live WAL database: consistent copies, integrity check, retention, modes."""
+
 import sqlite3
 import stat
 from datetime import datetime
@@ -15,9 +16,16 @@ NOW = datetime(2026, 11, 29, 2, 0, 5)
 def make_db(path, symbols=("AAPL", "MSFT")):
     db = store.open_db(path)
     for symbol in symbols:
-        store.save_stock(db, StockData(symbol=symbol, profile={"company_name": symbol},
-                                       metrics={"price": 100.0}, kinds={"market"}),
-                         "2026-11-29T07:00:00+00:00")
+        store.save_stock(
+            db,
+            StockData(
+                symbol=symbol,
+                profile={"company_name": symbol},
+                metrics={"price": 100.0},
+                kinds={"market"},
+            ),
+            "2026-11-29T07:00:00+00:00",
+        )
     return db
 
 
@@ -49,7 +57,9 @@ def test_backup_of_a_live_database_holds_committed_data_only(tmp_path):
     assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert check.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     assert [r[0] for r in check.execute("SELECT symbol FROM stocks ORDER BY symbol")] == [
-        "AAPL", "MSFT"]
+        "AAPL",
+        "MSFT",
+    ]
     assert check.execute("PRAGMA user_version").fetchone()[0] == len(store.MIGRATIONS)
     check.close()
     assert backups(copy.parent) == [copy.name]
@@ -63,16 +73,23 @@ def test_retention_keeps_the_newest_and_nothing_else_is_touched(tmp_path):
     make_db(db_path).close()
     folder = tmp_path / "backups"
     folder.mkdir()
-    unrelated = ["stocks_backup_before_upgrade.db", "notes.txt", "stocks.db",
-                 "stocks_backup_20200101_000000.db.txt"]
+    unrelated = [
+        "stocks_backup_before_upgrade.db",
+        "notes.txt",
+        "stocks.db",
+        "stocks_backup_20200101_000000.db.txt",
+    ]
     for name in unrelated:
         (folder / name).write_text("keep me")
 
-    made = [backup_database(db_path, folder, 3, datetime(2026, 11, day, 2, 0, 0))
-            for day in (20, 21, 22, 23, 24)]
+    made = [
+        backup_database(db_path, folder, 3, datetime(2026, 11, day, 2, 0, 0))
+        for day in (20, 21, 22, 23, 24)
+    ]
     assert backups(folder) == sorted(
-        [p.name for p in made[-3:]] + ["stocks_backup_20200101_000000.db.txt",
-                                       "stocks_backup_before_upgrade.db"])
+        [p.name for p in made[-3:]]
+        + ["stocks_backup_20200101_000000.db.txt", "stocks_backup_before_upgrade.db"]
+    )
     for name in unrelated:
         assert (folder / name).read_text() == "keep me"
 
@@ -82,8 +99,11 @@ def test_same_second_gets_a_suffix_and_counts_as_newer(tmp_path):
     make_db(db_path).close()
     folder = tmp_path / "backups"
     names = [backup_database(db_path, folder, 2, NOW).name for _ in range(3)]
-    assert names == ["stocks_backup_20261129_020005.db", "stocks_backup_20261129_020005_1.db",
-                     "stocks_backup_20261129_020005_2.db"]
+    assert names == [
+        "stocks_backup_20261129_020005.db",
+        "stocks_backup_20261129_020005_1.db",
+        "stocks_backup_20261129_020005_2.db",
+    ]
     assert backups(folder) == names[1:]
 
 
@@ -102,8 +122,10 @@ def test_a_corrupt_copy_is_removed_and_reported(tmp_path):
     # Point the screener's stocks_cik index at another column: every entry is now wrong.
     conn = sqlite3.connect(db_path)
     conn.execute("PRAGMA writable_schema = ON")
-    conn.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX idx_stocks_cik ON stocks "
-                 "(company_name)' WHERE name = 'idx_stocks_cik'")
+    conn.execute(
+        "UPDATE sqlite_master SET sql = 'CREATE INDEX idx_stocks_cik ON stocks "
+        "(company_name)' WHERE name = 'idx_stocks_cik'"
+    )
     conn.commit()
     conn.close()
 

@@ -1,5 +1,6 @@
 """The benchmark itself on a tiny scenario, so that it cannot rot: every scenario runs the real
 job against the fake with limits on, and the table comes out whole."""
+
 import json
 import math
 import subprocess
@@ -9,19 +10,53 @@ import pytest
 
 from tests.paths import ROOT
 
-HEADS = ("scenario", "stocks", "wall s", "floor s", "by", "wall/floor", "edgar/stock", "yahoo/stock",
-         "403", "429", "max/s edgar (<= 40)", "max/s yahoo (<= 40)", "violations", "peak RSS MB",
-         "exit")
+HEADS = (
+    "scenario",
+    "stocks",
+    "wall s",
+    "floor s",
+    "by",
+    "wall/floor",
+    "edgar/stock",
+    "yahoo/stock",
+    "403",
+    "429",
+    "max/s edgar (<= 40)",
+    "max/s yahoo (<= 40)",
+    "violations",
+    "peak RSS MB",
+    "exit",
+)
 
 
 @pytest.mark.timeout(180)
 def test_tiny_benchmark_runs_every_scenario_within_the_limits(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "benchmark.py"), "--stocks", "12", "--edgar-rps", "40",
-         "--yahoo-rps", "40", "--latency-ms", "20", "--workers", "4",
-         "--scenarios", "cold,night,resume", "--baseline", "--json", str(out)],
-        capture_output=True, text=True, timeout=170, cwd=tmp_path)
+        [
+            sys.executable,
+            str(ROOT / "bench" / "benchmark.py"),
+            "--stocks",
+            "12",
+            "--edgar-rps",
+            "40",
+            "--yahoo-rps",
+            "40",
+            "--latency-ms",
+            "20",
+            "--workers",
+            "4",
+            "--scenarios",
+            "cold,night,resume",
+            "--baseline",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     header = result.stdout.splitlines()[0]
     for head in HEADS:

@@ -1,4 +1,5 @@
 """Change detection from SEC's daily form index: the real index file, and the scan's rules."""
+
 from datetime import date
 
 from stock_refresh.changes import index_url, periodic_filers, scan_daily_indexes
@@ -9,8 +10,15 @@ from tests.upstream import FakeUpstream
 
 
 def upstreams_for(url: str) -> Upstreams:
-    return Upstreams(sec_contact=CONTACT, edgar_requests_per_second=50, yahoo_delay_seconds=0,
-                     timeout=5, retries=0, edgar_cooldown=1, override=url)
+    return Upstreams(
+        sec_contact=CONTACT,
+        edgar_requests_per_second=50,
+        yahoo_delay_seconds=0,
+        timeout=5,
+        retries=0,
+        edgar_cooldown=1,
+        override=url,
+    )
 
 
 def test_periodic_filers_from_the_real_index_of_2020_03_18():
@@ -22,8 +30,20 @@ def test_periodic_filers_from_the_real_index_of_2020_03_18():
     expected = set()
     for line in text.splitlines()[11:]:
         form = line[:12].strip()
-        if form in {"10-K", "10-Q", "20-F", "40-F", "10-K/A", "10-Q/A", "20-F/A", "40-F/A",
-                    "10-KT", "10-QT", "10-KT/A", "10-QT/A"}:
+        if form in {
+            "10-K",
+            "10-Q",
+            "20-F",
+            "40-F",
+            "10-K/A",
+            "10-Q/A",
+            "20-F/A",
+            "40-F/A",
+            "10-KT",
+            "10-QT",
+            "10-KT/A",
+            "10-QT/A",
+        }:
             expected.add(int(line[12:].split()[-3]))
     assert ciks == expected and len(ciks) == 87
     assert periodic_filers((FIXTURES / "edgar/index/empty-form.idx").read_text()) == set()
@@ -31,13 +51,16 @@ def test_periodic_filers_from_the_real_index_of_2020_03_18():
 
 def test_index_url_uses_the_quarter_folder():
     assert index_url(date(2020, 3, 18)) == (
-        "https://www.sec.gov/Archives/edgar/daily-index/2020/QTR1/form.20200318.idx")
+        "https://www.sec.gov/Archives/edgar/daily-index/2020/QTR1/form.20200318.idx"
+    )
     assert index_url(date(2026, 11, 27)).endswith("/2026/QTR4/form.20261127.idx")
 
 
 def test_scan_reads_weekdays_and_finds_the_new_filers():
     # The fake files a 10-Q on its as-of day (Friday 2026-11-20) for a fraction of companies.
-    with FakeUpstream(companies=40, as_of="2026-11-20", extra_args=["--new-filings", "0.2"]) as fake:
+    with FakeUpstream(
+        companies=40, as_of="2026-11-20", extra_args=["--new-filings", "0.2"]
+    ) as fake:
         scan = scan_daily_indexes(upstreams_for(fake.url), date(2026, 11, 18), date(2026, 11, 23))
         paths = [r["path"] for r in fake.requests() if "daily-index" in r["path"]]
     # Thursday 19 (nothing filed), Friday 20 (the new filings), the weekend skipped,
@@ -48,8 +71,11 @@ def test_scan_reads_weekdays_and_finds_the_new_filers():
 
 
 def test_a_missing_recent_weekday_index_means_unknown():
-    with FakeUpstream(companies=2, as_of="2026-11-20",
-                      faults="www.sec.gov/Archives/edgar/daily-index/*=status:500") as fake:
+    with FakeUpstream(
+        companies=2,
+        as_of="2026-11-20",
+        faults="www.sec.gov/Archives/edgar/daily-index/*=status:500",
+    ) as fake:
         scan = scan_daily_indexes(upstreams_for(fake.url), date(2026, 11, 18), date(2026, 11, 20))
     assert scan.ciks is None and scan.through == date(2026, 11, 18)
     assert "unreadable" in scan.notes[0]

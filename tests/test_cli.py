@@ -1,5 +1,6 @@
 """The CLI's options and its guarantees: dry runs write nothing, one run at a time, retention,
 and the symbol list's last-good fallback."""
+
 import os
 import sqlite3
 import subprocess
@@ -59,11 +60,14 @@ def test_unknown_symbol_fails_cleanly(fake, tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--limit", "0"], "expected a whole number >= 1"),
-    (["--symbols", ","], "expected comma-separated symbols"),
-    (["--config", "/nonexistent/batch_config.json"], "config file not found"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--limit", "0"], "expected a whole number >= 1"),
+        (["--symbols", ","], "expected comma-separated symbols"),
+        (["--config", "/nonexistent/batch_config.json"], "config file not found"),
+    ],
+)
 def test_bad_usage_exits_two_with_one_line(args, message):
     result = run_cli(*args)
     assert result.returncode == 2
@@ -74,9 +78,20 @@ def test_a_second_concurrent_run_exits_75_and_the_first_finishes(tmp_path):
     with FakeUpstream(companies=2, latency_ms=100) as slow:
         config = write_config(tmp_path, slow.url, processing={"max_workers": 1})
         env = {k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}
-        first = subprocess.Popen([sys.executable, str(ROOT / "batch_refresh.py"), "--config",
-                                  str(config), "--limit", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True, env=env)
+        first = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "batch_refresh.py"),
+                "--config",
+                str(config),
+                "--limit",
+                "4",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         lock = tmp_path / "stocks.db.lock"
         deadline = time.monotonic() + 60
         while not (lock.exists() and lock.read_text().startswith("pid")):
@@ -91,10 +106,13 @@ def test_a_second_concurrent_run_exits_75_and_the_first_finishes(tmp_path):
 
 
 def test_backups_reports_and_logs_are_rotated(fake, tmp_path):
-    config = write_config(tmp_path, fake.url,
-                          database={"keep_last_n_backups": 2},
-                          reporting={"keep_last_n_reports": 2},
-                          logging={"max_log_size_mb": 0.0005, "backup_count": 2})
+    config = write_config(
+        tmp_path,
+        fake.url,
+        database={"keep_last_n_backups": 2},
+        reporting={"keep_last_n_reports": 2},
+        logging={"max_log_size_mb": 0.0005, "backup_count": 2},
+    )
     for _ in range(4):
         assert run_cli("--config", config, "--symbols", "AAPL").returncode == 0
         time.sleep(1.0)  # backups and reports are named by the second
@@ -144,16 +162,23 @@ def test_shrunken_symbol_list_is_refused(fake, tmp_path):
 
 
 def test_run_time_inside_market_hours_is_a_config_warning(tmp_path):
-    config = write_config(tmp_path, "http://127.0.0.1:9",
-                          scheduling={"run_time": "11:00", "timezone": "America/New_York"})
+    config = write_config(
+        tmp_path,
+        "http://127.0.0.1:9",
+        scheduling={"run_time": "11:00", "timezone": "America/New_York"},
+    )
     result = run_cli("--config", config, "--check-config")
     assert result.returncode == 0
-    assert "scheduling.run_time 11:00 (America/New_York) falls inside NYSE trading hours" in result.stderr
+    assert (
+        "scheduling.run_time 11:00 (America/New_York) falls inside NYSE trading hours"
+        in result.stderr
+    )
 
 
 def test_the_edgar_limiter_can_live_in_a_shared_file(fake, tmp_path):
-    config = write_config(tmp_path, fake.url,
-                          rate_limiting={"edgar_shared_limiter_file": "edgar-limiter.sqlite"})
+    config = write_config(
+        tmp_path, fake.url, rate_limiting={"edgar_shared_limiter_file": "edgar-limiter.sqlite"}
+    )
     result = run_cli("--config", config, "--symbols", "AAPL,MSFT")
     assert result.returncode == 0, result.stderr[-2000:]
     assert only_report(tmp_path)["requests"]["edgar"] >= 5
@@ -178,6 +203,9 @@ def test_a_full_disk_aborts_cleanly_and_loses_no_data(fake, tmp_path):
     assert report["status"] == "aborted" and "database error" in report["abort_reason"]
     with sqlite3.connect(tmp_path / "stocks.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        saved = {r[0] for r in conn.execute("SELECT symbol FROM symbol_state WHERE last_success IS NOT NULL")}
+        saved = {
+            r[0]
+            for r in conn.execute("SELECT symbol FROM symbol_state WHERE last_success IS NOT NULL")
+        }
         stocks = {r[0] for r in conn.execute("SELECT symbol FROM stocks")}
     assert stocks == saved  # every stock in the tables was saved whole

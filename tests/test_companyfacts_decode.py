@@ -1,5 +1,6 @@
 """read_companyfacts keeps only the concepts xbrl.py reads, and changes no row by doing so;
 the helper process turns wire bodies (gzip or not) into the same rows."""
+
 import gzip
 import json
 import zlib
@@ -23,8 +24,11 @@ def _raw(path):
 
 
 def _concepts(payload):
-    return {f"{taxonomy}:{concept}" for taxonomy, concepts in payload["facts"].items()
-            for concept in concepts}
+    return {
+        f"{taxonomy}:{concept}"
+        for taxonomy, concepts in payload["facts"].items()
+        for concept in concepts
+    }
 
 
 @pytest.mark.parametrize("path", sorted(FACTS.iterdir()), ids=lambda p: p.name)
@@ -44,10 +48,11 @@ def test_synthetic_payloads_with_every_pitfall_give_the_same_rows():
     with FakeUpstream(companies=SYNTHETIC, seed=11, as_of="2026-11-25") as fake:
         compared = 0
         for cik in range(9_000_000, 9_000_000 + SYNTHETIC):
-            answer = requests.get(f"{fake.url}/api/xbrl/companyfacts/CIK{cik:010d}.json",
-                                  headers={"Host": "data.sec.gov",
-                                           "User-Agent": "Jane Doe jane.doe@corp.com"},
-                                  timeout=20)
+            answer = requests.get(
+                f"{fake.url}/api/xbrl/companyfacts/CIK{cik:010d}.json",
+                headers={"Host": "data.sec.gov", "User-Agent": "Jane Doe jane.doe@corp.com"},
+                timeout=20,
+            )
             if answer.status_code != 200:
                 continue
             kept = read_companyfacts(answer.content)
@@ -60,16 +65,27 @@ def test_synthetic_payloads_with_every_pitfall_give_the_same_rows():
 LPA = json.loads((FACTS / "CIK0001997711.json").read_bytes())
 
 
-@pytest.mark.parametrize("payload", [
-    {"cik": 1, "facts": {"ifrs-full": {"Revenue": [1, 2]}}},                  # a concept not an object
-    {"cik": 1, "facts": {"us-gaap": {"Revenues": {"units": "USD"}}}},           # units not an object
-    {"cik": 1, "facts": [LPA["facts"]]},                                        # facts not an object
-    {"cik": 1, "facts": {"ifrs-full": None, "dei": LPA["facts"]["dei"]}},
-    {"cik": 1, "facts": None},
-    {"cik": 1},
-    {**LPA, "facts": {**LPA["facts"], "dei": 7}},
-], ids=["concept-list", "units-string", "facts-list", "taxonomy-null", "facts-null", "no-facts",
-        "dei-number"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"cik": 1, "facts": {"ifrs-full": {"Revenue": [1, 2]}}},  # a concept not an object
+        {"cik": 1, "facts": {"us-gaap": {"Revenues": {"units": "USD"}}}},  # units not an object
+        {"cik": 1, "facts": [LPA["facts"]]},  # facts not an object
+        {"cik": 1, "facts": {"ifrs-full": None, "dei": LPA["facts"]["dei"]}},
+        {"cik": 1, "facts": None},
+        {"cik": 1},
+        {**LPA, "facts": {**LPA["facts"], "dei": 7}},
+    ],
+    ids=[
+        "concept-list",
+        "units-string",
+        "facts-list",
+        "taxonomy-null",
+        "facts-null",
+        "no-facts",
+        "dei-number",
+    ],
+)
 def test_odd_shapes_read_as_a_whole_decode_reads_them(payload):
     raw = json.dumps(payload).encode()
     assert earnings_rows(read_companyfacts(raw)) == earnings_rows(json.loads(raw))
@@ -81,11 +97,14 @@ def test_numbers_json_accepts_and_msgspec_refuses_are_read_as_before():
         assert earnings_rows(read_companyfacts(raw)) == earnings_rows(json.loads(raw))
 
 
-@pytest.mark.parametrize("raw, expected", [
-    (b'{"facts": {"us-gaap": {', "expected JSON, got 23 bytes that do not parse"),
-    (b"", "expected JSON, got 0 bytes"),
-    (b"[1, 2]", "expected a JSON object, got list"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (b'{"facts": {"us-gaap": {', "expected JSON, got 23 bytes that do not parse"),
+        (b"", "expected JSON, got 0 bytes"),
+        (b"[1, 2]", "expected a JSON object, got list"),
+    ],
+)
 def test_what_is_not_a_payload_is_refused(raw, expected):
     with pytest.raises(ValueError, match=expected):
         read_companyfacts(raw)
@@ -93,9 +112,13 @@ def test_what_is_not_a_payload_is_refused(raw, expected):
 
 def test_wire_bodies_in_every_encoding_decode_the_same():
     text = b'{"facts": {}}' * 100
-    for data, encoding in ((text, ""), (text, "identity"), (gzip.compress(text), "gzip"),
-                           (zlib.compress(text), "deflate"),
-                           (zlib.compress(text)[2:-4], "deflate")):  # raw deflate
+    for data, encoding in (
+        (text, ""),
+        (text, "identity"),
+        (gzip.compress(text), "gzip"),
+        (zlib.compress(text), "deflate"),
+        (zlib.compress(text)[2:-4], "deflate"),
+    ):  # raw deflate
         assert decode_body(data, encoding) == text
     with pytest.raises(ValueError, match="gzip body of 40 bytes that does not decompress"):
         decode_body(gzip.compress(text)[:40], "gzip")
@@ -109,8 +132,11 @@ def test_the_helper_process_gives_the_rows_of_the_gzipped_payload_and_survives_a
     parser = Parser()
     try:
         assert parser.earnings(path.read_bytes(), "gzip") == expected
-        helpers = [child for child in psutil.Process().children()
-                   if "spawn_main" in " ".join(child.cmdline())]
+        helpers = [
+            child
+            for child in psutil.Process().children()
+            if "spawn_main" in " ".join(child.cmdline())
+        ]
         assert len(helpers) == 1
         helpers[0].kill()
         helpers[0].wait(10)
@@ -130,9 +156,15 @@ def test_a_gzipped_sec_throttle_page_on_the_wire_path_is_recognised():
     from tests.conftest import CONTACT
 
     with FakeUpstream(companies=1, edgar_rps=2, extra_args=["--block-seconds", "1"]) as fake:
-        upstreams = Upstreams(sec_contact=CONTACT, edgar_requests_per_second=50,
-                              yahoo_delay_seconds=0, timeout=5, retries=0, edgar_cooldown=0.1,
-                              override=fake.url)
+        upstreams = Upstreams(
+            sec_contact=CONTACT,
+            edgar_requests_per_second=50,
+            yahoo_delay_seconds=0,
+            timeout=5,
+            retries=0,
+            edgar_cooldown=0.1,
+            override=fake.url,
+        )
         bodies = [fetch_companyfacts(upstreams, 320193) for _ in range(2)]
         with pytest.raises(Throttled, match="SEC request rate threshold exceeded"):
             fetch_companyfacts(upstreams, 320193)

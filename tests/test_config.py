@@ -1,4 +1,5 @@
 """The config layer: real files in tmp_path, and the real CLI as a subprocess for bad configs."""
+
 import dataclasses
 import json
 import os
@@ -40,73 +41,141 @@ def write(folder: Path, text: str, name: str = "batch_config.json") -> Path:
 # (case id, file text, the dotted key the one-line message must name)
 MALFORMED = [
     ("enabled-as-int", config_text({"enabled": 1}), "enabled"),
-    ("bool-as-string", config_text({"processing": {"force_refresh": "true"}}),
-     "processing.force_refresh"),
+    (
+        "bool-as-string",
+        config_text({"processing": {"force_refresh": "true"}}),
+        "processing.force_refresh",
+    ),
     ("int-as-float", config_text({"processing": {"batch_size": 100.0}}), "processing.batch_size"),
     ("int-as-bool", config_text({"processing": {"batch_size": True}}), "processing.batch_size"),
     ("batch-size-zero", config_text({"processing": {"batch_size": 0}}), "processing.batch_size"),
-    ("workers-as-string", config_text({"processing": {"max_workers": "8"}}),
-     "processing.max_workers"),
-    ("workers-over-64", config_text({"processing": {"max_workers": 65}}),
-     "processing.max_workers"),
-    ("batch-delay-negative", config_text({"processing": {"delay_between_batches_seconds": -0.5}}),
-     "processing.delay_between_batches_seconds"),
-    ("edgar-rate-over-sec-limit", config_text({"rate_limiting": {"edgar_requests_per_second": 11}}),
-     "rate_limiting.edgar_requests_per_second"),
-    ("edgar-rate-zero", config_text({"rate_limiting": {"edgar_requests_per_second": 0}}),
-     "rate_limiting.edgar_requests_per_second"),
-    ("yahoo-delay-negative", config_text({"rate_limiting": {"yfinance_delay_seconds": -1}}),
-     "rate_limiting.yfinance_delay_seconds"),
-    ("cooldown-nan", config_text().replace("{", '{"rate_limiting": '
-                                           '{"edgar_cooldown_seconds": NaN}, ', 1),
-     "rate_limiting.edgar_cooldown_seconds"),
-    ("timeout-zero", config_text({"rate_limiting": {"request_timeout_seconds": 0}}),
-     "rate_limiting.request_timeout_seconds"),
+    (
+        "workers-as-string",
+        config_text({"processing": {"max_workers": "8"}}),
+        "processing.max_workers",
+    ),
+    ("workers-over-64", config_text({"processing": {"max_workers": 65}}), "processing.max_workers"),
+    (
+        "batch-delay-negative",
+        config_text({"processing": {"delay_between_batches_seconds": -0.5}}),
+        "processing.delay_between_batches_seconds",
+    ),
+    (
+        "edgar-rate-over-sec-limit",
+        config_text({"rate_limiting": {"edgar_requests_per_second": 11}}),
+        "rate_limiting.edgar_requests_per_second",
+    ),
+    (
+        "edgar-rate-zero",
+        config_text({"rate_limiting": {"edgar_requests_per_second": 0}}),
+        "rate_limiting.edgar_requests_per_second",
+    ),
+    (
+        "yahoo-delay-negative",
+        config_text({"rate_limiting": {"yfinance_delay_seconds": -1}}),
+        "rate_limiting.yfinance_delay_seconds",
+    ),
+    (
+        "cooldown-nan",
+        config_text().replace("{", '{"rate_limiting": {"edgar_cooldown_seconds": NaN}, ', 1),
+        "rate_limiting.edgar_cooldown_seconds",
+    ),
+    (
+        "timeout-zero",
+        config_text({"rate_limiting": {"request_timeout_seconds": 0}}),
+        "rate_limiting.request_timeout_seconds",
+    ),
     ("log-size-zero", config_text({"logging": {"max_log_size_mb": 0}}), "logging.max_log_size_mb"),
-    ("log-backups-negative", config_text({"logging": {"backup_count": -1}}),
-     "logging.backup_count"),
+    (
+        "log-backups-negative",
+        config_text({"logging": {"backup_count": -1}}),
+        "logging.backup_count",
+    ),
     ("log-level-unknown", config_text({"logging": {"log_level": "VERBOSE"}}), "logging.log_level"),
-    ("log-level-multiline", config_text({"logging": {"log_level": "INFO\nDEBUG"}}),
-     "logging.log_level"),
-    ("log-file-with-folder", config_text({"logging": {"log_file": "logs/run.log"}}),
-     "logging.log_file"),
+    (
+        "log-level-multiline",
+        config_text({"logging": {"log_level": "INFO\nDEBUG"}}),
+        "logging.log_level",
+    ),
+    (
+        "log-file-with-folder",
+        config_text({"logging": {"log_file": "logs/run.log"}}),
+        "logging.log_file",
+    ),
     ("db-path-empty", config_text({"database": {"path": ""}}), "database.path"),
     ("db-path-number", config_text({"database": {"path": 5}}), "database.path"),
-    ("keep-backups-zero", config_text({"database": {"keep_last_n_backups": 0}}),
-     "database.keep_last_n_backups"),
-    ("breaker-zero", config_text({"error_handling": {"max_consecutive_failures": 0}}),
-     "error_handling.max_consecutive_failures"),
-    ("retries-over-10", config_text({"error_handling": {"max_retries_per_stock": 11}}),
-     "error_handling.max_retries_per_stock"),
-    ("keep-reports-float", config_text({"reporting": {"keep_last_n_reports": 2.5}}),
-     "reporting.keep_last_n_reports"),
+    (
+        "keep-backups-zero",
+        config_text({"database": {"keep_last_n_backups": 0}}),
+        "database.keep_last_n_backups",
+    ),
+    (
+        "breaker-zero",
+        config_text({"error_handling": {"max_consecutive_failures": 0}}),
+        "error_handling.max_consecutive_failures",
+    ),
+    (
+        "retries-over-10",
+        config_text({"error_handling": {"max_retries_per_stock": 11}}),
+        "error_handling.max_retries_per_stock",
+    ),
+    (
+        "keep-reports-float",
+        config_text({"reporting": {"keep_last_n_reports": 2.5}}),
+        "reporting.keep_last_n_reports",
+    ),
     ("run-time-12h", config_text({"scheduling": {"run_time": "2:00 AM"}}), "scheduling.run_time"),
     ("run-time-25h", config_text({"scheduling": {"run_time": "25:00"}}), "scheduling.run_time"),
-    ("timezone-unknown", config_text({"scheduling": {"timezone": "Mars/Olympus_Mons"}}),
-     "scheduling.timezone"),
-    ("symbols-url-ftp", config_text({"sources": {"nyse_symbols_url": "ftp://example.org/x.json"}}),
-     "sources.nyse_symbols_url"),
-    ("override-with-path", config_text({"sources": {"upstream_override":
-                                                    "http://127.0.0.1:8765/api"}}),
-     "sources.upstream_override"),
-    ("override-without-port", config_text({"sources": {"upstream_override": "http://127.0.0.1"}}),
-     "sources.upstream_override"),
-    ("webhook-not-url", config_text({"notifications": {"webhook_url": "hooks.example/x"}}),
-     "notifications.webhook_url"),
-    ("email-not-address", config_text({"notifications": {"email_to": "ops"}}),
-     "notifications.email_to"),
+    (
+        "timezone-unknown",
+        config_text({"scheduling": {"timezone": "Mars/Olympus_Mons"}}),
+        "scheduling.timezone",
+    ),
+    (
+        "symbols-url-ftp",
+        config_text({"sources": {"nyse_symbols_url": "ftp://example.org/x.json"}}),
+        "sources.nyse_symbols_url",
+    ),
+    (
+        "override-with-path",
+        config_text({"sources": {"upstream_override": "http://127.0.0.1:8765/api"}}),
+        "sources.upstream_override",
+    ),
+    (
+        "override-without-port",
+        config_text({"sources": {"upstream_override": "http://127.0.0.1"}}),
+        "sources.upstream_override",
+    ),
+    (
+        "webhook-not-url",
+        config_text({"notifications": {"webhook_url": "hooks.example/x"}}),
+        "notifications.webhook_url",
+    ),
+    (
+        "email-not-address",
+        config_text({"notifications": {"email_to": "ops"}}),
+        "notifications.email_to",
+    ),
     ("command-blank", config_text({"notifications": {"command": "   "}}), "notifications.command"),
-    ("notify-without-channel", config_text({"notifications": {"enabled": True}}),
-     "notifications.enabled"),
+    (
+        "notify-without-channel",
+        config_text({"notifications": {"enabled": True}}),
+        "notifications.enabled",
+    ),
     ("section-is-list", config_text({"processing": []}), "processing"),
     ("section-is-null", config_text({"logging": None}), "logging"),
     ("top-level-list", "[1, 2]", "top level"),
-    ("key-given-twice", config_text().replace("{", '{"processing": {"batch_size": 5, '
-                                              '"batch_size": 6}, ', 1),
-     "processing.batch_size"),
+    (
+        "key-given-twice",
+        config_text().replace("{", '{"processing": {"batch_size": 5, "batch_size": 6}, ', 1),
+        "processing.batch_size",
+    ),
     ("contact-missing", config_text(contact=None), "sources.sec_contact"),
-    ("contact-placeholder", config_text(contact="Jane Doe jane@example.com"),
-     "sources.sec_contact"),
+    (
+        "contact-placeholder",
+        config_text(contact="Jane Doe jane@example.com"),
+        "sources.sec_contact",
+    ),
     ("contact-without-name", config_text(contact="jane.doe@gmail.com"), "sources.sec_contact"),
     ("contact-not-string", config_text(contact=42), "sources.sec_contact"),
 ]
@@ -114,8 +183,11 @@ MALFORMED = [
 # (case id, file text or None for no file, a fragment of the one-line message)
 UNREADABLE = [
     ("file-missing", None, "config file not found: "),
-    ("json-broken", '{\n  "enabled": true,\n  "processing": {"batch_size": 5,}\n}',
-     "not valid JSON at line 3 column 34: "),
+    (
+        "json-broken",
+        '{\n  "enabled": true,\n  "processing": {"batch_size": 5,}\n}',
+        "not valid JSON at line 3 column 34: ",
+    ),
     ("json-empty", "", "not valid JSON at line 1 column 1: "),
 ]
 
@@ -134,8 +206,9 @@ def test_malformed_config_names_the_key(tmp_path, text, key):
     assert_one_line_naming(str(err.value), path, key)
 
 
-@pytest.mark.parametrize("text,fragment", [c[1:] for c in UNREADABLE],
-                         ids=[c[0] for c in UNREADABLE])
+@pytest.mark.parametrize(
+    "text,fragment", [c[1:] for c in UNREADABLE], ids=[c[0] for c in UNREADABLE]
+)
 def test_unreadable_file_is_one_line(tmp_path, text, fragment):
     path = tmp_path / "batch_config.json" if text is None else write(tmp_path, text)
     with pytest.raises(ConfigError) as err:
@@ -154,12 +227,18 @@ def cli_runs(tmp_path_factory):
         path = folder / "batch_config.json" if text is None else write(folder, text)
         runs[case] = subprocess.Popen(
             [sys.executable, "batch_refresh.py", "--config", str(path), "--check-config"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     return {case: (p.wait(timeout=90), p.stderr.read()) for case, p in runs.items()}
 
 
-@pytest.mark.parametrize("case,key", [(c[0], c[2]) for c in MALFORMED],
-                         ids=[c[0] for c in MALFORMED])
+@pytest.mark.parametrize(
+    "case,key", [(c[0], c[2]) for c in MALFORMED], ids=[c[0] for c in MALFORMED]
+)
 def test_cli_rejects_malformed_config(cli_runs, case, key):
     code, stderr = cli_runs[case]
     assert code == 2, stderr
@@ -170,8 +249,9 @@ def test_cli_rejects_malformed_config(cli_runs, case, key):
     assert f": {key}: expected " in lines[0]
 
 
-@pytest.mark.parametrize("case,fragment", [(c[0], c[2]) for c in UNREADABLE],
-                         ids=[c[0] for c in UNREADABLE])
+@pytest.mark.parametrize(
+    "case,fragment", [(c[0], c[2]) for c in UNREADABLE], ids=[c[0] for c in UNREADABLE]
+)
 def test_cli_rejects_unreadable_config(cli_runs, case, fragment):
     code, stderr = cli_runs[case]
     assert code == 2, stderr
@@ -182,9 +262,14 @@ def test_cli_rejects_unreadable_config(cli_runs, case, fragment):
 def test_cli_accepts_a_good_config(tmp_path):
     path = write(tmp_path, config_text())
     env = {k: v for k, v in os.environ.items() if k != CONTACT_ENV}
-    done = subprocess.run([sys.executable, "batch_refresh.py", "--config", str(path),
-                           "--check-config"], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=90)
+    done = subprocess.run(
+        [sys.executable, "batch_refresh.py", "--config", str(path), "--check-config"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert done.returncode == 0, done.stderr
     assert list(tmp_path.iterdir()) == [path], "checking a config must not create files"
 
@@ -206,8 +291,14 @@ def test_defaults_fill_missing_keys_and_sections(tmp_path):
 
 
 def test_unknown_keys_are_warned_by_name(tmp_path):
-    text = config_text({"processing": {"max_worker": 4}, "notification": {}, "colour": "blue",
-                        "_comment": "comments are fine"})
+    text = config_text(
+        {
+            "processing": {"max_worker": 4},
+            "notification": {},
+            "colour": "blue",
+            "_comment": "comments are fine",
+        }
+    )
     config = load_config(write(tmp_path, text))
     assert config.processing.max_workers == 8
     assert set(config.warnings) == {
@@ -220,11 +311,16 @@ def test_unknown_keys_are_warned_by_name(tmp_path):
 def test_paths_resolve_against_the_config_folder(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(home))
-    write(tmp_path / "conf", config_text({
-        "logging": {"log_directory": str(tmp_path / "var" / "log")},
-        "database": {"path": "data/stocks.db", "backup_directory": "../backups"},
-        "reporting": {"summary_directory": "~/reports"},
-    }))
+    write(
+        tmp_path / "conf",
+        config_text(
+            {
+                "logging": {"log_directory": str(tmp_path / "var" / "log")},
+                "database": {"path": "data/stocks.db", "backup_directory": "../backups"},
+                "reporting": {"summary_directory": "~/reports"},
+            }
+        ),
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -260,13 +356,28 @@ def test_reference_doc_is_in_sync_with_the_schema():
     assert with_reference(doc) == doc, "run: python -m stock_refresh.config README.md"
 
 
-@pytest.mark.parametrize("contact", [
-    "Jane Doe jane@example.com", "Jane Doe jane@mail.example.org", "Jane Doe jane@example.net",
-    "Jane Doe jane@shop.example", "Jane Doe jane@acme.test", "Jane Doe jane@acme.invalid",
-    "Jane Doe jane@localhost", "Jane Doe jane@domain.com", "Jane Doe jane@email.com",
-    "Jane Doe jane@company.com", "Your Name you@yourdomain.com", "Jane Doe jane@sample.co.uk",
-    "Your Name jane.doe@gmail.com", "Jane Doe", "", "   ", "Jane Doe <jane@>",
-])
+@pytest.mark.parametrize(
+    "contact",
+    [
+        "Jane Doe jane@example.com",
+        "Jane Doe jane@mail.example.org",
+        "Jane Doe jane@example.net",
+        "Jane Doe jane@shop.example",
+        "Jane Doe jane@acme.test",
+        "Jane Doe jane@acme.invalid",
+        "Jane Doe jane@localhost",
+        "Jane Doe jane@domain.com",
+        "Jane Doe jane@email.com",
+        "Jane Doe jane@company.com",
+        "Your Name you@yourdomain.com",
+        "Jane Doe jane@sample.co.uk",
+        "Your Name jane.doe@gmail.com",
+        "Jane Doe",
+        "",
+        "   ",
+        "Jane Doe <jane@>",
+    ],
+)
 def test_placeholder_contacts_are_refused(tmp_path, contact):
     path = write(tmp_path, config_text(contact=contact))
     with pytest.raises(ConfigError) as err:
@@ -274,12 +385,15 @@ def test_placeholder_contacts_are_refused(tmp_path, contact):
     assert_one_line_naming(str(err.value), path, "sources.sec_contact")
 
 
-@pytest.mark.parametrize("contact,stored", [
-    (CONTACT, CONTACT),
-    ("Acme Research ops@acme-research.com", "Acme Research ops@acme-research.com"),
-    ("  Ada   Lovelace <ada@analytical.co.uk> ", "Ada Lovelace <ada@analytical.co.uk>"),
-    ("Zoë O'Brien zoe+sec@mail.tu-berlin.de", "Zoë O'Brien zoe+sec@mail.tu-berlin.de"),
-])
+@pytest.mark.parametrize(
+    "contact,stored",
+    [
+        (CONTACT, CONTACT),
+        ("Acme Research ops@acme-research.com", "Acme Research ops@acme-research.com"),
+        ("  Ada   Lovelace <ada@analytical.co.uk> ", "Ada Lovelace <ada@analytical.co.uk>"),
+        ("Zoë O'Brien zoe+sec@mail.tu-berlin.de", "Zoë O'Brien zoe+sec@mail.tu-berlin.de"),
+    ],
+)
 def test_real_contacts_are_accepted(tmp_path, contact, stored):
     config = load_config(write(tmp_path, config_text(contact=contact)))
     assert config.sources.sec_contact == stored
@@ -291,7 +405,8 @@ def test_contact_from_the_environment_overrides_the_file(tmp_path, monkeypatch):
     config = load_config(path)
     assert config.sources.sec_contact == "Ops Team ops@acme-research.com"
     assert config.warnings == (
-        f"sources.sec_contact from the file is overridden by ${CONTACT_ENV}",)
+        f"sources.sec_contact from the file is overridden by ${CONTACT_ENV}",
+    )
 
     monkeypatch.setenv(CONTACT_ENV, "nobody@example.com")
     with pytest.raises(ConfigError) as err:
@@ -305,12 +420,22 @@ def test_contact_from_the_environment_overrides_the_file(tmp_path, monkeypatch):
 
 
 def test_values_are_normalised_and_frozen(tmp_path):
-    config = load_config(write(tmp_path, config_text({
-        "logging": {"log_level": "warning"},
-        "sources": {"upstream_override": "http://127.0.0.1:8765/"},
-        "notifications": {"enabled": True, "webhook_url": "https://hooks.acme-research.com/x"},
-        "rate_limiting": {"edgar_requests_per_second": 10, "yfinance_delay_seconds": 0},
-    })))
+    config = load_config(
+        write(
+            tmp_path,
+            config_text(
+                {
+                    "logging": {"log_level": "warning"},
+                    "sources": {"upstream_override": "http://127.0.0.1:8765/"},
+                    "notifications": {
+                        "enabled": True,
+                        "webhook_url": "https://hooks.acme-research.com/x",
+                    },
+                    "rate_limiting": {"edgar_requests_per_second": 10, "yfinance_delay_seconds": 0},
+                }
+            ),
+        )
+    )
     assert config.logging.log_level == "WARNING"
     assert config.sources.upstream_override == "http://127.0.0.1:8765"
     assert config.notifications.enabled and config.rate_limiting.edgar_requests_per_second == 10

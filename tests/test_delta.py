@@ -1,5 +1,6 @@
 """Only what changed: staleness rules on fixed clocks, an ordinary night against the fake, the
 same database whatever the number of workers, and resume after kill -9."""
+
 import os
 import signal
 import sqlite3
@@ -7,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import psutil
 
@@ -17,7 +18,7 @@ from tests.paths import ROOT
 from tests.test_refresh_e2e import data_snapshot
 from tests.upstream import FakeUpstream
 
-UTC = timezone.utc
+UTC = UTC
 # Tuesday 2026-11-24 22:00 UTC: the NYSE closed at 21:00 UTC (16:00 ET) that day.
 TUESDAY_NIGHT = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)
 SUNDAY = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
@@ -25,15 +26,24 @@ SUNDAY = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
 
 def state(**overrides) -> dict:
     fresh = "2026-11-24T07:00:00+00:00"
-    row = {"symbol": "AAPL", "cik": 320193, "last_success": fresh, "attempts": 0,
-           "market_refreshed_at": fresh, "profile_refreshed_at": fresh,
-           "filings_refreshed_at": fresh}
+    row = {
+        "symbol": "AAPL",
+        "cik": 320193,
+        "last_success": fresh,
+        "attempts": 0,
+        "market_refreshed_at": fresh,
+        "profile_refreshed_at": fresh,
+        "filings_refreshed_at": fresh,
+    }
     return {**row, **overrides}
 
 
 def test_new_failed_and_forced_stocks_get_everything():
     assert stale_kinds(None, TUESDAY_NIGHT, False)[0] == ALL_KINDS
-    assert stale_kinds(state(attempts=2), TUESDAY_NIGHT, False, set()) == (ALL_KINDS, "last attempt failed")
+    assert stale_kinds(state(attempts=2), TUESDAY_NIGHT, False, set()) == (
+        ALL_KINDS,
+        "last attempt failed",
+    )
     assert stale_kinds(state(), TUESDAY_NIGHT, True, set())[0] == ALL_KINDS
 
 
@@ -78,12 +88,17 @@ def test_an_ordinary_night_fetches_only_what_changed(tmp_path):
     cold = only_report(tmp_path)
     db = tmp_path / "stocks.db"
     with sqlite3.connect(db) as conn:  # a night passes: yesterday's data, yesterday's cursor
-        conn.execute("UPDATE symbol_state SET market_refreshed_at = ?",
-                     [(datetime.combine(cold_day, datetime.min.time(), UTC)).isoformat()])
-        conn.execute("UPDATE job_state SET value = ? WHERE key = 'daily_index_through'",
-                     [cold_day.isoformat()])
-    with FakeUpstream(companies=30, as_of=filed_day.isoformat(),
-                      extra_args=["--new-filings", "0.2"]) as fake:
+        conn.execute(
+            "UPDATE symbol_state SET market_refreshed_at = ?",
+            [(datetime.combine(cold_day, datetime.min.time(), UTC)).isoformat()],
+        )
+        conn.execute(
+            "UPDATE job_state SET value = ? WHERE key = 'daily_index_through'",
+            [cold_day.isoformat()],
+        )
+    with FakeUpstream(
+        companies=30, as_of=filed_day.isoformat(), extra_args=["--new-filings", "0.2"]
+    ) as fake:
         config = write_config(tmp_path, fake.url)
         result = run_cli("--config", config)
         night = fake.requests()
@@ -98,8 +113,9 @@ def test_an_ordinary_night_fetches_only_what_changed(tmp_path):
     batched = [r for r in night if "/v7/finance/quote?symbols=AAPL%2C" in r["path"]]
     summaries = [r for r in night if "/quoteSummary/" in r["path"]]
     assert len(batched) == 1 and len(summaries) == len(filers)
-    new_10q = query(db, "SELECT count(*) AS n FROM sec_filings WHERE filing_date = ?",
-                    filed_day.isoformat())[0]["n"]
+    new_10q = query(
+        db, "SELECT count(*) AS n FROM sec_filings WHERE filing_date = ?", filed_day.isoformat()
+    )[0]["n"]
     assert new_10q == len(filers)
     cursor = query(db, "SELECT value FROM job_state WHERE key='daily_index_through'")[0]["value"]
     assert cursor >= filed_day.isoformat()
@@ -120,15 +136,20 @@ def test_kill_minus_nine_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
     with FakeUpstream(companies=20, latency_ms=60) as fake:
         config = write_config(tmp_path, fake.url, processing={"max_workers": 2})
         env = {k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}
-        job = subprocess.Popen([sys.executable, str(ROOT / "batch_refresh.py"), "--config",
-                                str(config)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+        job = subprocess.Popen(
+            [sys.executable, str(ROOT / "batch_refresh.py"), "--config", str(config)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         db = tmp_path / "stocks.db"
         deadline = time.monotonic() + 120
         while True:
             assert time.monotonic() < deadline and job.poll() is None
             try:
-                done = query(db, "SELECT count(*) AS n FROM run_progress WHERE status='done'")[0]["n"]
+                done = query(db, "SELECT count(*) AS n FROM run_progress WHERE status='done'")[0][
+                    "n"
+                ]
             except sqlite3.OperationalError:
                 done = 0
             if done >= 10:
@@ -141,8 +162,12 @@ def test_kill_minus_nine_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
         gone, alive = psutil.wait_procs(helpers, timeout=10)
         assert not alive, "a helper outlived the killed job"
         mark = len(fake.requests())
-        first_done = {r["symbol"] for r in query(db, "SELECT symbol FROM run_progress "
-                                                      "WHERE run_id = 1 AND status = 'done'")}
+        first_done = {
+            r["symbol"]
+            for r in query(
+                db, "SELECT symbol FROM run_progress WHERE run_id = 1 AND status = 'done'"
+            )
+        }
         result = run_cli("--config", config)
         second = fake.requests()[mark:]
     assert result.returncode == 0, result.stderr[-2000:]
@@ -153,8 +178,9 @@ def test_kill_minus_nine_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
     assert report["failed"] == 0
     assert report["successful"] + report["skipped"] == report["total_stocks"]
     ciks = {r["symbol"]: r["cik"] for r in query(db, "SELECT symbol, cik FROM stocks")}
-    refetched = Counter(int(r["path"].split("CIK")[1][:10]) for r in second
-                        if "/companyfacts/" in r["path"])
+    refetched = Counter(
+        int(r["path"].split("CIK")[1][:10]) for r in second if "/companyfacts/" in r["path"]
+    )
     assert not [s for s in first_done if ciks.get(s) in refetched]  # nothing done twice
     stocks = {r["symbol"] for r in query(db, "SELECT symbol FROM stocks")}
     assert len(stocks) == report["total_stocks"]  # nothing lost

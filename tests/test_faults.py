@@ -3,6 +3,7 @@
 The fake's synthetic companies (see tools/fake_upstream.py --help): SYXA..SYXJ with CIKs
 9000000..9000009.
 """
+
 import pytest
 
 from tests.conftest import only_report, query, run_cli, write_config
@@ -10,14 +11,16 @@ from tests.upstream import FakeUpstream
 
 FACTS = "data.sec.gov/api/xbrl/companyfacts/CIK{:010d}.json"
 SUBMISSIONS = "data.sec.gov/submissions/CIK{:010d}.json"
-FAULTS = ";".join([
-    FACTS.format(9000000) + "=status:500",                  # SYXA: server error, every time
-    SUBMISSIONS.format(9000003) + "=hang:3000",             # SYXD: no answer within the timeout
-    FACTS.format(9000004) + "=truncate",                    # SYXE: body cut short
-    FACTS.format(9000005) + "=empty",                       # SYXF: 200 with nothing in it
-    SUBMISSIONS.format(9000006) + "=status:404",            # SYXG: SEC does not know the CIK
-    "query2.finance.yahoo.com/v10/finance/quoteSummary/SYXI*=status:429,retry-after=1#2",
-])
+FAULTS = ";".join(
+    [
+        FACTS.format(9000000) + "=status:500",  # SYXA: server error, every time
+        SUBMISSIONS.format(9000003) + "=hang:3000",  # SYXD: no answer within the timeout
+        FACTS.format(9000004) + "=truncate",  # SYXE: body cut short
+        FACTS.format(9000005) + "=empty",  # SYXF: 200 with nothing in it
+        SUBMISSIONS.format(9000006) + "=status:404",  # SYXG: SEC does not know the CIK
+        "query2.finance.yahoo.com/v10/finance/quoteSummary/SYXI*=status:429,retry-after=1#2",
+    ]
+)
 FAILING = {"SYXA", "SYXD", "SYXE", "SYXF"}
 
 
@@ -25,9 +28,12 @@ FAILING = {"SYXA", "SYXD", "SYXE", "SYXF"}
 def faulty_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("faults")
     with FakeUpstream(companies=10, faults=FAULTS) as fake:
-        config = write_config(folder, fake.url,
-                              rate_limiting={"request_timeout_seconds": 1},
-                              error_handling={"max_retries_per_stock": 1})
+        config = write_config(
+            folder,
+            fake.url,
+            rate_limiting={"request_timeout_seconds": 1},
+            error_handling={"max_retries_per_stock": 1},
+        )
         result = run_cli("--config", config)
     return folder, result
 
@@ -45,7 +51,9 @@ def test_the_run_goes_on_and_exits_zero(faulty_run):
 def test_each_failure_is_recorded_with_its_type_and_message(faulty_run):
     folder, _ = faulty_run
     failures = only_report(folder)["failures"]
-    assert failures["SYXA"]["error_type"] == "Transient" and "HTTP 500" in failures["SYXA"]["message"]
+    assert (
+        failures["SYXA"]["error_type"] == "Transient" and "HTTP 500" in failures["SYXA"]["message"]
+    )
     assert "no answer within 1 s" in failures["SYXD"]["message"]
     assert failures["SYXF"]["error_type"] == "MalformedResponse"
     assert failures["SYXE"]["error_type"] in ("Transient", "MalformedResponse")
@@ -59,7 +67,9 @@ def test_failed_stocks_leave_no_partial_rows(faulty_run):
     folder, _ = faulty_run
     db = folder / "stocks.db"
     for table in ("stocks", "stock_metrics", "earnings_history", "sec_filings", "filing_sections"):
-        rows = query(db, f"SELECT symbol FROM {table} WHERE symbol IN ('SYXA','SYXD','SYXE','SYXF')")
+        rows = query(
+            db, f"SELECT symbol FROM {table} WHERE symbol IN ('SYXA','SYXD','SYXE','SYXF')"
+        )
         assert rows == [], table
 
 
@@ -69,16 +79,22 @@ def test_unknown_cik_falls_back_to_yahoo_and_429_is_retried(faulty_run):
     syxg = query(db, "SELECT * FROM stocks JOIN stock_metrics USING (symbol) WHERE symbol='SYXG'")
     assert syxg and syxg[0]["price"] > 0
     assert not query(db, "SELECT 1 FROM sec_filings WHERE symbol='SYXG'")
-    assert {r["source"] for r in query(db, "SELECT source FROM earnings_history WHERE symbol='SYXG'")} <= {"yfinance"}
+    assert {
+        r["source"] for r in query(db, "SELECT source FROM earnings_history WHERE symbol='SYXG'")
+    } <= {"yfinance"}
     assert query(db, "SELECT price FROM stock_metrics WHERE symbol='SYXI'")[0]["price"] > 0
 
 
 def test_consecutive_failures_abort_the_run(tmp_path):
-    with FakeUpstream(companies=6, faults="data.sec.gov/api/xbrl/companyfacts/*=status:500") as fake:
-        config = write_config(tmp_path, fake.url,
-                              error_handling={"max_retries_per_stock": 0,
-                                              "max_consecutive_failures": 3},
-                              processing={"max_workers": 1})
+    with FakeUpstream(
+        companies=6, faults="data.sec.gov/api/xbrl/companyfacts/*=status:500"
+    ) as fake:
+        config = write_config(
+            tmp_path,
+            fake.url,
+            error_handling={"max_retries_per_stock": 0, "max_consecutive_failures": 3},
+            processing={"max_workers": 1},
+        )
         result = run_cli("--config", config)
     assert result.returncode == 1
     report = only_report(tmp_path)
@@ -89,10 +105,12 @@ def test_consecutive_failures_abort_the_run(tmp_path):
 
 def test_sec_throttle_pauses_edgar_and_the_run_completes(tmp_path):
     with FakeUpstream(companies=4, edgar_rps=6, extra_args=["--block-seconds", "1"]) as fake:
-        config = write_config(tmp_path, fake.url,
-                              rate_limiting={"edgar_requests_per_second": 12,
-                                             "edgar_cooldown_seconds": 1.5},
-                              error_handling={"max_retries_per_stock": 5})
+        config = write_config(
+            tmp_path,
+            fake.url,
+            rate_limiting={"edgar_requests_per_second": 12, "edgar_cooldown_seconds": 1.5},
+            error_handling={"max_retries_per_stock": 5},
+        )
         result = run_cli("--config", config)
         statuses = [r["status"] for r in fake.requests() if r["host"] == "data.sec.gov"]
     assert result.returncode == 0, result.stderr[-2000:]

@@ -1,4 +1,5 @@
 """filing_rows and older_pages_needed on real submissions payloads (AAPL, MSFT, IMNN)."""
+
 import copy
 import json
 
@@ -49,7 +50,7 @@ def test_aapl_rows(aapl):
         "filing_date": "2025-10-31",
         "report_date": "2025-09-27",
         "document_url": "https://www.sec.gov/Archives/edgar/data/320193/"
-                        "000032019325000079/aapl-20250927.htm",
+        "000032019325000079/aapl-20250927.htm",
         "is_amendment": 0,
     }
     dates = [r["filing_date"] for r in rows]
@@ -61,8 +62,9 @@ def test_msft_rows(msft):
     # 19 10-Q + 6 10-K in recent; newest 10-K 0000950170-25-100235 (msft-20250630.htm).
     assert len(rows) == 25
     tenk = next(r for r in rows if r["filing_type"] == "10-K")
-    assert tenk["document_url"] == ("https://www.sec.gov/Archives/edgar/data/789019/"
-                                    "000095017025100235/msft-20250630.htm")
+    assert tenk["document_url"] == (
+        "https://www.sec.gov/Archives/edgar/data/789019/000095017025100235/msft-20250630.htm"
+    )
     assert tenk["report_date"] == "2025-06-30"
 
 
@@ -81,10 +83,12 @@ def test_imnn_amendments_and_older_page(imnn, imnn_page):
     # From the page (no filings.recent wrapper): 10-K 0001047469-10-002344 filed 2010-03-17.
     old = next(r for r in rows if r["accession_number"] == "0001047469-10-002344")
     assert old == {
-        "accession_number": "0001047469-10-002344", "filing_type": "10-K",
-        "filing_date": "2010-03-17", "report_date": "2009-12-31",
+        "accession_number": "0001047469-10-002344",
+        "filing_type": "10-K",
+        "filing_date": "2010-03-17",
+        "report_date": "2009-12-31",
         "document_url": "https://www.sec.gov/Archives/edgar/data/749647/"
-                        "000104746910002344/a2197314z10-k.htm",
+        "000104746910002344/a2197314z10-k.htm",
         "is_amendment": 0,
     }
     # The oldest row of the page has no primary document: the full submission text is used.
@@ -104,8 +108,10 @@ def test_older_pages_rule(aapl, msft, imnn):
     assert older_pages_needed(aapl, "2012-01-01") == ["CIK0000320193-submissions-001.json"]
     # MSFT recent reaches 2019-11-08; -001 covers 2008-02-01..2019-11-06, -002 1994..2008-01-30.
     assert older_pages_needed(msft, "2015-06-01") == ["CIK0000789019-submissions-001.json"]
-    assert older_pages_needed(msft, "2000-01-01") == ["CIK0000789019-submissions-001.json",
-                                                      "CIK0000789019-submissions-002.json"]
+    assert older_pages_needed(msft, "2000-01-01") == [
+        "CIK0000789019-submissions-001.json",
+        "CIK0000789019-submissions-002.json",
+    ]
     # IMNN recent reaches 2010-07-26: the -001 page (to 2010-07-24) only for older windows.
     assert older_pages_needed(imnn, "2011-01-01") == []
     assert older_pages_needed(imnn, "2005-01-01") == ["CIK0000749647-submissions-001.json"]
@@ -123,8 +129,10 @@ def test_older_pages_when_recent_has_no_annual_report(aapl):
 
 def test_unsafe_page_names_dropped(aapl):
     subs = copy.deepcopy(aapl)
-    subs["filings"]["files"] = [{"name": "../../etc/passwd.json", "filingTo": "2015-01-01"},
-                                {"name": "CIK0000320193-submissions-001.json"}]
+    subs["filings"]["files"] = [
+        {"name": "../../etc/passwd.json", "filingTo": "2015-01-01"},
+        {"name": "CIK0000320193-submissions-001.json"},
+    ]
     assert older_pages_needed(subs, "2000-01-01") == ["CIK0000320193-submissions-001.json"]
 
 
@@ -142,7 +150,9 @@ def test_bad_shapes(aapl):
     subs["filings"]["recent"]["newColumn"] = [1, 2]
     del subs["filings"]["recent"]["reportDate"]
     rows, notes = filing_rows(subs)
-    assert len(rows) == 44 - sum(f in ("10-K", "10-Q") for f in aapl["filings"]["recent"]["form"][-10:])
+    assert len(rows) == 44 - sum(
+        f in ("10-K", "10-Q") for f in aapl["filings"]["recent"]["form"][-10:]
+    )
     assert rows[0]["document_url"].startswith("https://www.sec.gov/Archives/edgar/data/320193/")
     assert rows[0]["report_date"] is None
     assert any("unequal" in n for n in notes)
@@ -153,15 +163,33 @@ def test_bad_shapes(aapl):
 
 
 def test_other_forms_excluded():
-    subs = {"cik": "0000000042", "filings": {"recent": {
-        "accessionNumber": ["0000000042-24-000001", "0000000042-24-000002",
-                            "0000000042-24-000003", "0000000042-24-000004", "bad"],
-        "form": ["8-K", "20-F", "40-F/A", "4", "10-Q"],
-        "filingDate": ["2024-01-05", "2024-01-04", "2024-01-03", "2024-01-02", "2024-01-01"],
-        "reportDate": ["", "2023-12-31", "", "", ""],
-        "primaryDocument": ["a.htm", "b.htm", "", "d.htm", "e.htm"]}}}
+    subs = {
+        "cik": "0000000042",
+        "filings": {
+            "recent": {
+                "accessionNumber": [
+                    "0000000042-24-000001",
+                    "0000000042-24-000002",
+                    "0000000042-24-000003",
+                    "0000000042-24-000004",
+                    "bad",
+                ],
+                "form": ["8-K", "20-F", "40-F/A", "4", "10-Q"],
+                "filingDate": [
+                    "2024-01-05",
+                    "2024-01-04",
+                    "2024-01-03",
+                    "2024-01-02",
+                    "2024-01-01",
+                ],
+                "reportDate": ["", "2023-12-31", "", "", ""],
+                "primaryDocument": ["a.htm", "b.htm", "", "d.htm", "e.htm"],
+            }
+        },
+    }
     rows, notes = filing_rows(subs)
     assert [(r["filing_type"], r["is_amendment"]) for r in rows] == [("20-F", 0), ("40-F/A", 1)]
-    assert rows[0]["document_url"] == ("https://www.sec.gov/Archives/edgar/data/42/"
-                                       "000000004224000002/b.htm")
+    assert rows[0]["document_url"] == (
+        "https://www.sec.gov/Archives/edgar/data/42/000000004224000002/b.htm"
+    )
     assert any("accession" in n for n in notes)

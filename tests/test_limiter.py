@@ -1,5 +1,6 @@
 """The sliding-window limiter: never more than N in any window, evenly paced, and no slower
 than it must be."""
+
 import threading
 import time
 
@@ -137,8 +138,12 @@ def test_processes_sharing_a_limiter_file_stay_under_the_rate_together(tmp_path)
         "    limiter.sent(turn)\n"
     )
     path = tmp_path / "edgar-limiter.sqlite"
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(path)], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     times = [float(line) for proc in procs for line in proc.communicate(timeout=60)[0].split()]
     assert len(times) == 30
     assert max_in_window(times, 1.0) <= 10

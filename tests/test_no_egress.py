@@ -1,4 +1,5 @@
 """The loopback guard the suite runs under: non-loopback connects fail, loopback ones work."""
+
 import socket
 import threading
 

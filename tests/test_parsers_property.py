@@ -1,4 +1,5 @@
 """The EDGAR parsers never raise on shuffled, truncated or mutated real payloads."""
+
 import copy
 import gzip
 import json
@@ -12,12 +13,19 @@ from stock_refresh.sections import extract_sections
 from stock_refresh.xbrl import earnings_rows, read_companyfacts
 from tests.paths import FIXTURES
 
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
-CONCEPTS = ("NetIncomeLoss", "EarningsPerShareDiluted", "Revenues", "SalesRevenueNet",
-            "RevenueFromContractWithCustomerExcludingAssessedTax", "StockholdersEquity",
-            "WeightedAverageNumberOfDilutedSharesOutstanding", "LongTermDebtNoncurrent",
-            "StockholdersEquityNoteStockSplitConversionRatio1", "CommercialPaper")
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+CONCEPTS = (
+    "NetIncomeLoss",
+    "EarningsPerShareDiluted",
+    "Revenues",
+    "SalesRevenueNet",
+    "RevenueFromContractWithCustomerExcludingAssessedTax",
+    "StockholdersEquity",
+    "WeightedAverageNumberOfDilutedSharesOutstanding",
+    "LongTermDebtNoncurrent",
+    "StockholdersEquityNoteStockSplitConversionRatio1",
+    "CommercialPaper",
+)
 
 
 @cache
@@ -25,15 +33,19 @@ def _aapl_facts():
     with gzip.open(FIXTURES / "edgar" / "companyfacts" / "CIK0000320193.json.gz", "rt") as fh:
         full = json.load(fh)
     gaap = full["facts"]["us-gaap"]
-    return {"cik": full["cik"], "facts": {"dei": full["facts"]["dei"],
-                                          "us-gaap": {c: gaap[c] for c in CONCEPTS}}}
+    return {
+        "cik": full["cik"],
+        "facts": {"dei": full["facts"]["dei"], "us-gaap": {c: gaap[c] for c in CONCEPTS}},
+    }
 
 
 @cache
 def _imnn():
     subs = FIXTURES / "edgar" / "submissions"
-    return (json.loads((subs / "CIK0000749647.json").read_text()),
-            json.loads((subs / "CIK0000749647-submissions-001.json").read_text()))
+    return (
+        json.loads((subs / "CIK0000749647.json").read_text()),
+        json.loads((subs / "CIK0000749647-submissions-001.json").read_text()),
+    )
 
 
 @cache
@@ -41,9 +53,15 @@ def _apple_10q():
     return gzip.decompress((FIXTURES / "filings" / "Apple.10-Q.html.gz").read_bytes())
 
 
-junk = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
-                 st.text(max_size=12), st.lists(st.integers(), max_size=2),
-                 st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
 FACT_KEYS = ("start", "end", "val", "accn", "form", "filed", "fy", "fp")
 
 
@@ -61,7 +79,7 @@ def test_earnings_rows_never_raise(data, cik):
             rows = list(rows)
             if data.draw(st.booleans()):
                 rnd.shuffle(rows)
-            rows = rows[:data.draw(st.integers(0, len(rows)))]
+            rows = rows[: data.draw(st.integers(0, len(rows)))]
             for _ in range(data.draw(st.integers(0, 5))):
                 if rows:
                     i = data.draw(st.integers(0, len(rows) - 1))
@@ -95,7 +113,7 @@ def test_filing_rows_never_raise(data):
             if action == "drop":
                 del block[name]
             elif action == "truncate":
-                block[name] = block[name][:data.draw(st.integers(0, len(block[name])))]
+                block[name] = block[name][: data.draw(st.integers(0, len(block[name])))]
             elif action == "junk":
                 block[name] = data.draw(junk)
             elif action == "mutate" and block[name]:
@@ -106,8 +124,12 @@ def test_filing_rows_never_raise(data):
         subs["filings"]["files"] = data.draw(st.one_of(junk, st.lists(junk, max_size=3)))
     rows, notes = filing_rows(subs, [page, data.draw(junk)])
     assert isinstance(rows, list) and isinstance(notes, list)
-    assert isinstance(older_pages_needed(subs, data.draw(st.one_of(st.none(), st.text(
-        max_size=10), st.just("2001-01-01")))), list)
+    assert isinstance(
+        older_pages_needed(
+            subs, data.draw(st.one_of(st.none(), st.text(max_size=10), st.just("2001-01-01")))
+        ),
+        list,
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -120,8 +142,19 @@ def test_extract_sections_never_raise(data):
     for _ in range(data.draw(st.integers(0, 20))):
         if piece:
             piece[data.draw(st.integers(0, len(piece) - 1))] = data.draw(st.integers(0, 255))
-    insert = data.draw(st.sampled_from([b"", b"<div>Item 2. x</div>", b"<table><tr>", b"</",
-                                        b"<p>PART II</p>", b"\x00", b"<ix:header>"]))
+    insert = data.draw(
+        st.sampled_from(
+            [
+                b"",
+                b"<div>Item 2. x</div>",
+                b"<table><tr>",
+                b"</",
+                b"<p>PART II</p>",
+                b"\x00",
+                b"<ix:header>",
+            ]
+        )
+    )
     at = data.draw(st.integers(0, len(piece)))
     doc = bytes(piece[:at]) + insert + bytes(piece[at:])
     as_text = data.draw(st.booleans())

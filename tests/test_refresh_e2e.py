@@ -9,6 +9,7 @@ Golden figures come from the shared fixture files (worked out by hand):
 - AAPL submissions: newest 10-K 0000320193-25-000079 (aapl-20250927.htm), newest 10-Q
   0000320193-26-000006 (aapl-20251227.htm).
 """
+
 import stat
 
 import pytest
@@ -24,8 +25,10 @@ def data_snapshot(db) -> dict:
     out = {}
     for table in TABLES:
         rows = query(db, f"SELECT * FROM {table}")
-        out[table] = sorted(repr(sorted((k, v) for k, v in row.items()
-                                        if k not in ("last_updated", "id"))) for row in rows)
+        out[table] = sorted(
+            repr(sorted((k, v) for k, v in row.items() if k not in ("last_updated", "id")))
+            for row in rows
+        )
     return out
 
 
@@ -42,26 +45,35 @@ def test_full_run_exits_zero_and_stores_the_filed_figures(first_run):
     folder, _, result, _ = first_run
     assert result.returncode == 0, result.stderr[-3000:]
     db = folder / "stocks.db"
-    aapl = query(db, "SELECT * FROM earnings_history WHERE symbol='AAPL' AND year=2023 "
-                     "AND period='annual'")[0]
+    aapl = query(
+        db, "SELECT * FROM earnings_history WHERE symbol='AAPL' AND year=2023 AND period='annual'"
+    )[0]
     assert aapl["revenue"] == 383_285_000_000
     assert aapl["net_income"] == 96_995_000_000
     assert aapl["earnings_per_share"] == pytest.approx(6.13)
     assert aapl["fiscal_end"] == "2023-09-30"
     assert (aapl["source"], aapl["derived"]) == ("edgar", 0)
-    googl = query(db, "SELECT * FROM earnings_history WHERE symbol='GOOGL' AND year=2023 "
-                      "AND period='annual'")[0]
+    googl = query(
+        db, "SELECT * FROM earnings_history WHERE symbol='GOOGL' AND year=2023 AND period='annual'"
+    )[0]
     assert (googl["revenue"], googl["net_income"]) == (307_394_000_000, 73_795_000_000)
     assert googl["earnings_per_share"] == pytest.approx(5.80)
-    filings = {r["accession_number"]: r for r in query(db, "SELECT * FROM sec_filings WHERE symbol='AAPL'")}
+    filings = {
+        r["accession_number"]: r for r in query(db, "SELECT * FROM sec_filings WHERE symbol='AAPL'")
+    }
     assert filings["0000320193-25-000079"]["document_url"] == (
-        "https://www.sec.gov/Archives/edgar/data/320193/000032019325000079/aapl-20250927.htm")
+        "https://www.sec.gov/Archives/edgar/data/320193/000032019325000079/aapl-20250927.htm"
+    )
     assert filings["0000320193-25-000079"]["filing_type"] == "10-K"
-    sections = {(r["filing_type"], r["section_name"]): r for r in
-                query(db, "SELECT * FROM filing_sections WHERE symbol='AAPL'")}
+    sections = {
+        (r["filing_type"], r["section_name"]): r
+        for r in query(db, "SELECT * FROM filing_sections WHERE symbol='AAPL'")
+    }
     assert {("10-K", "business"), ("10-K", "risk_factors"), ("10-K", "mda")} <= set(sections)
     assert sections[("10-K", "business")]["accession_number"] == "0000320193-25-000079"
-    stock = query(db, "SELECT * FROM stocks JOIN stock_metrics USING (symbol) WHERE symbol='AAPL'")[0]
+    stock = query(db, "SELECT * FROM stocks JOIN stock_metrics USING (symbol) WHERE symbol='AAPL'")[
+        0
+    ]
     assert stock["cik"] == 320193 and stock["company_name"] and stock["price"] > 0
     assert 0 <= stock["institutional_ownership"] <= 1
 
@@ -69,8 +81,18 @@ def test_full_run_exits_zero_and_stores_the_filed_figures(first_run):
 def test_report_has_the_seed_fields_and_more(first_run, fake):
     folder, _, _, _ = first_run
     report = only_report(folder)
-    for key in ("start_time", "end_time", "duration_seconds", "total_stocks", "successful",
-                "failed", "skipped", "success_rate", "failed_symbols", "error_types"):
+    for key in (
+        "start_time",
+        "end_time",
+        "duration_seconds",
+        "total_stocks",
+        "successful",
+        "failed",
+        "skipped",
+        "success_rate",
+        "failed_symbols",
+        "error_types",
+    ):
         assert key in report
     assert report["status"] == "completed" and report["exit_code"] == 0
     assert report["total_stocks"] >= 25
@@ -92,8 +114,13 @@ def test_no_sliding_second_holds_more_edgar_requests_than_configured(first_run):
 
 def test_files_are_owner_only(first_run):
     folder, _, _, _ = first_run
-    for path in [folder / "stocks.db", folder / "logs" / "batch_refresh.log",
-                 *(folder / "reports").iterdir(), folder / "logs", folder / "reports"]:
+    for path in [
+        folder / "stocks.db",
+        folder / "logs" / "batch_refresh.log",
+        *(folder / "reports").iterdir(),
+        folder / "logs",
+        folder / "reports",
+    ]:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
 
@@ -119,8 +146,11 @@ def test_a_stocks_yahoo_snapshot_goes_beside_its_edgar_requests(tmp_path):
         result = run_cli("--config", config, "--symbols", "AAPL")
         log = fake.requests()
     assert result.returncode == 0, result.stderr[-2000:]
-    edgar = [r["t"] for r in log if r["host"] in ("data.sec.gov", "www.sec.gov")
-             and "/files/" not in r["path"]]
+    edgar = [
+        r["t"]
+        for r in log
+        if r["host"] in ("data.sec.gov", "www.sec.gov") and "/files/" not in r["path"]
+    ]
     yahoo = [r["t"] for r in log if "yahoo.com" in r["host"]]
     assert len(edgar) >= 3 and yahoo
     assert min(yahoo) < max(edgar)

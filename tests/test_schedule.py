@@ -1,4 +1,5 @@
 """The schedule expressions and template rendering, checked against systemd's own parser."""
+
 import datetime as dt
 import json
 import os
@@ -10,14 +11,26 @@ from pathlib import Path
 import pytest
 
 from stock_refresh import schedule
-from stock_refresh.schedule import (CRON_BEGIN, CRON_END, ScheduleError, cron_schedule,
-                                    market_hours_warning, next_run, on_calendar,
-                                    render_cron_block, render_unit, same_zone, skipped_days,
-                                    system_timezone, unit_values, write_if_changed)
+from stock_refresh.schedule import (
+    CRON_BEGIN,
+    CRON_END,
+    ScheduleError,
+    cron_schedule,
+    market_hours_warning,
+    next_run,
+    on_calendar,
+    render_cron_block,
+    render_unit,
+    same_zone,
+    skipped_days,
+    system_timezone,
+    unit_values,
+    write_if_changed,
+)
 from tests.paths import ROOT
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def analyze() -> str:
@@ -28,28 +41,43 @@ def analyze() -> str:
 
 def write_config(folder: Path, **scheduling) -> Path:
     path = folder / "batch_config.json"
-    path.write_text(json.dumps({"scheduling": scheduling,
-                                "sources": {"sec_contact": "Jane Doe jane.doe@gmail.com"}}))
+    path.write_text(
+        json.dumps(
+            {"scheduling": scheduling, "sources": {"sec_contact": "Jane Doe jane.doe@gmail.com"}}
+        )
+    )
     return path
 
 
-@pytest.mark.parametrize("run_time, zone, expected", [
-    ("02:00", "America/New_York", "*-*-* 02:00:00 America/New_York"),
-    ("23:59", "Asia/Kolkata", "*-*-* 23:59:00 Asia/Kolkata"),
-    ("00:05", "UTC", "*-*-* 00:05:00 UTC"),
-])
+@pytest.mark.parametrize(
+    "run_time, zone, expected",
+    [
+        ("02:00", "America/New_York", "*-*-* 02:00:00 America/New_York"),
+        ("23:59", "Asia/Kolkata", "*-*-* 23:59:00 Asia/Kolkata"),
+        ("00:05", "UTC", "*-*-* 00:05:00 UTC"),
+    ],
+)
 def test_on_calendar(run_time, zone, expected):
     assert on_calendar(run_time, zone) == expected
 
 
-@pytest.mark.parametrize("run_time, zone", [
-    ("02:00", "America/New_York"), ("23:59", "Asia/Kolkata"), ("00:05", "UTC"),
-    ("06:30", "Europe/Berlin"),
-])
+@pytest.mark.parametrize(
+    "run_time, zone",
+    [
+        ("02:00", "America/New_York"),
+        ("23:59", "Asia/Kolkata"),
+        ("00:05", "UTC"),
+        ("06:30", "Europe/Berlin"),
+    ],
+)
 def test_on_calendar_passes_systemd_analyze_and_agrees_with_next_run(run_time, zone):
     expr = on_calendar(run_time, zone)
-    result = subprocess.run([analyze(), "calendar", "--iterations=1", expr],
-                            capture_output=True, text=True, env={**os.environ, "TZ": "UTC"})
+    result = subprocess.run(
+        [analyze(), "calendar", "--iterations=1", expr],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TZ": "UTC"},
+    )
     assert result.returncode == 0, result.stderr
     assert f"Normalized form: {expr}" in result.stdout
     elapse = re.search(r"Next elapse: \w+ (\S+ \S+) UTC", result.stdout)[1]
@@ -70,9 +98,15 @@ def test_bad_timezone():
         on_calendar("02:00", "Mars/Olympus")
 
 
-@pytest.mark.parametrize("run_time, expected", [
-    ("02:00", "0 2 * * *"), ("00:00", "0 0 * * *"), ("23:45", "45 23 * * *"),
-    ("07:05", "5 7 * * *")])
+@pytest.mark.parametrize(
+    "run_time, expected",
+    [
+        ("02:00", "0 2 * * *"),
+        ("00:00", "0 0 * * *"),
+        ("23:45", "45 23 * * *"),
+        ("07:05", "5 7 * * *"),
+    ],
+)
 def test_cron_schedule(run_time, expected):
     assert cron_schedule(run_time) == expected
 
@@ -83,10 +117,12 @@ def test_next_run_follows_the_zone_and_skips_a_time_dst_jumps_over():
     before = dt.datetime(2026, 3, 7, 12, 0, tzinfo=UTC)
     first = next_run("02:30", "America/New_York", before)
     assert first.astimezone(UTC) == dt.datetime(2026, 3, 9, 6, 30, tzinfo=UTC)  # EDT, UTC-4
-    assert next_run("03:00", "America/New_York", before).astimezone(UTC) == \
-        dt.datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
-    assert next_run("01:30", "America/New_York", dt.datetime(2026, 11, 1, 4, tzinfo=UTC)) \
-        .astimezone(UTC) == dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # first of the two
+    assert next_run("03:00", "America/New_York", before).astimezone(UTC) == dt.datetime(
+        2026, 3, 8, 7, 0, tzinfo=UTC
+    )
+    assert next_run(
+        "01:30", "America/New_York", dt.datetime(2026, 11, 1, 4, tzinfo=UTC)
+    ).astimezone(UTC) == dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # first of the two
 
 
 def test_skipped_days():
@@ -117,11 +153,14 @@ def test_system_timezone_from_link_or_etc_timezone(tmp_path):
 
 
 def test_render_unit_escapes_specifiers_and_variables():
-    template = ("WorkingDirectory=@PROJECT_DIR@\n"
-                'ExecStart="@PYTHON@" "@PROJECT_DIR@/batch_refresh.py"\n')
+    template = (
+        'WorkingDirectory=@PROJECT_DIR@\nExecStart="@PYTHON@" "@PROJECT_DIR@/batch_refresh.py"\n'
+    )
     text = render_unit(template, {"PROJECT_DIR": "/srv/50% $HOME", "PYTHON": "/usr/bin/py"})
-    assert text == ("WorkingDirectory=/srv/50%% $HOME\n"
-                    'ExecStart="/usr/bin/py" "/srv/50%% $$HOME/batch_refresh.py"\n')
+    assert text == (
+        "WorkingDirectory=/srv/50%% $HOME\n"
+        'ExecStart="/usr/bin/py" "/srv/50%% $$HOME/batch_refresh.py"\n'
+    )
 
 
 def test_render_refuses_unknown_placeholders_and_unsafe_paths():
@@ -135,18 +174,26 @@ def test_render_refuses_unknown_placeholders_and_unsafe_paths():
 
 def test_cron_block_quotes_paths_for_sh_and_escapes_percent():
     template = (ROOT / "cron" / "stock-refresh.cron").read_text()
-    values = schedule.cron_values("/srv/my stocks", "/srv/my stocks/.venv/bin/python",
-                                  "/srv/my stocks/100%.json", "02:00", "America/New_York",
-                                  "/srv/my stocks/logs", "/usr/bin/flock")
+    values = schedule.cron_values(
+        "/srv/my stocks",
+        "/srv/my stocks/.venv/bin/python",
+        "/srv/my stocks/100%.json",
+        "02:00",
+        "America/New_York",
+        "/srv/my stocks/logs",
+        "/usr/bin/flock",
+    )
     block = render_cron_block(template, values)
     lines = block.splitlines()
     assert lines[0] == CRON_BEGIN and lines[-1] == CRON_END
     assert "CRON_TZ=America/New_York" in lines
     entry = next(line for line in lines if line.startswith("0 2 * * * "))
-    assert entry == ("0 2 * * * cd '/srv/my stocks' && /usr/bin/flock -n "
-                     "'/srv/my stocks/logs/stock-refresh.cron.lock' "
-                     "'/srv/my stocks/.venv/bin/python' '/srv/my stocks'/batch_refresh.py "
-                     r"--config '/srv/my stocks/100\%.json' >> '/srv/my stocks/logs/cron.log' 2>&1")
+    assert entry == (
+        "0 2 * * * cd '/srv/my stocks' && /usr/bin/flock -n "
+        "'/srv/my stocks/logs/stock-refresh.cron.lock' "
+        "'/srv/my stocks/.venv/bin/python' '/srv/my stocks'/batch_refresh.py "
+        r"--config '/srv/my stocks/100\%.json' >> '/srv/my stocks/logs/cron.log' 2>&1"
+    )
 
 
 def test_cron_markers_match_the_script():
@@ -170,17 +217,40 @@ def test_write_if_changed(tmp_path):
 def test_templates_avoid_the_old_mistakes():
     service = (ROOT / "systemd" / "stock-refresh.service").read_text()
     timer = (ROOT / "systemd" / "stock-refresh.timer").read_text()
-    settings = [line for text in (service, timer) for line in text.splitlines()
-                if line and not line.startswith("#")]
-    for bad in ("User=", "MemoryLimit=", "Requires=", "After=network", "multi-user.target",
-                "/home/user", "/usr/bin/python3"):
+    settings = [
+        line
+        for text in (service, timer)
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    ]
+    for bad in (
+        "User=",
+        "MemoryLimit=",
+        "Requires=",
+        "After=network",
+        "multi-user.target",
+        "/home/user",
+        "/usr/bin/python3",
+    ):
         assert not any(line.startswith(bad) or bad in line for line in settings), bad
-    for good in ("Type=oneshot", "SuccessExitStatus=75", "TimeoutStartSec=", "MemoryMax=",
-                 "CPUQuota=", "NoNewPrivileges=yes", "CacheDirectory=stock-refresh",
-                 "SyslogIdentifier=stock-refresh", "OnFailure=stock-refresh-failure.service"):
+    for good in (
+        "Type=oneshot",
+        "SuccessExitStatus=75",
+        "TimeoutStartSec=",
+        "MemoryMax=",
+        "CPUQuota=",
+        "NoNewPrivileges=yes",
+        "CacheDirectory=stock-refresh",
+        "SyslogIdentifier=stock-refresh",
+        "OnFailure=stock-refresh-failure.service",
+    ):
         assert any(line.startswith(good) for line in settings), good
-    for good in ("OnCalendar=@ON_CALENDAR@", "Persistent=true", "RandomizedDelaySec=",
-                 "WantedBy=timers.target"):
+    for good in (
+        "OnCalendar=@ON_CALENDAR@",
+        "Persistent=true",
+        "RandomizedDelaySec=",
+        "WantedBy=timers.target",
+    ):
         assert good in settings or any(line.startswith(good) for line in settings), good
 
 
@@ -191,15 +261,33 @@ def test_render_systemd_cli_with_awkward_paths_passes_verify(tmp_path):
     (project / "batch_refresh.py").write_text("")
     config = write_config(tmp_path, run_time="01:15", timezone="Europe/Berlin")
     out = tmp_path / "user"
-    assert schedule.main(["render-systemd", "--config", str(config), "--project-dir",
-                          str(project), "--python", PYTHON, "--out-dir", str(out)]) == 0
+    assert (
+        schedule.main(
+            [
+                "render-systemd",
+                "--config",
+                str(config),
+                "--project-dir",
+                str(project),
+                "--python",
+                PYTHON,
+                "--out-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     timer = (out / "stock-refresh.timer").read_text()
     assert "OnCalendar=*-*-* 01:15:00 Europe/Berlin\n" in timer
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
-    result = subprocess.run([analyze(), "verify", "--user", "--man=no",
-                             *map(str, sorted(out.iterdir()))], capture_output=True, text=True,
-                            env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)}, timeout=60)
+    result = subprocess.run(
+        [analyze(), "verify", "--user", "--man=no", *map(str, sorted(out.iterdir()))],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+        timeout=60,
+    )
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
@@ -211,13 +299,18 @@ def test_cli_info_and_dirs(tmp_path, capsys):
     assert "inside regular NYSE hours" in out
     config = write_config(tmp_path, run_time="02:00", timezone="America/New_York")
     assert schedule.main(["info", "--config", str(config)]) == 0
-    note = (r"note: on Sun \d{4}-03-\d\d the clocks in America/New_York jump over 02:00: "
-            r"the timer does not run that night \(a weekend")
+    note = (
+        r"note: on Sun \d{4}-03-\d\d the clocks in America/New_York jump over 02:00: "
+        r"the timer does not run that night \(a weekend"
+    )
     assert re.search(note, capsys.readouterr().out)
     assert schedule.main(["dirs", "--config", str(config)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        str(tmp_path / "logs"), str(tmp_path / "backups"), str(tmp_path / "reports"),
-        str(tmp_path)]
+        str(tmp_path / "logs"),
+        str(tmp_path / "backups"),
+        str(tmp_path / "reports"),
+        str(tmp_path),
+    ]
 
 
 def test_cli_bad_config(tmp_path, capsys):

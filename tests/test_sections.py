@@ -1,4 +1,5 @@
 """extract_sections on real primary documents (Apple 10-K and 10-Q, Oracle 10-Q)."""
+
 import gzip
 import time
 
@@ -47,30 +48,41 @@ def test_apple_10k_sections(apple_10k):
     assert list(s) == ["business", "risk_factors", "mda", "market_risk"]
     # Item 1. Business: body starts with the "Company Background" heading and its paragraph,
     # ends with the website paragraph just before "Item 1A. Risk Factors".
-    assert s["business"].startswith("Company Background\n\nThe Company designs, manufactures "
-                                    "and markets smartphones, personal computers, tablets")
-    assert s["business"].endswith("references to website URLs are intended to be inactive "
-                                  "textual references only.")
+    assert s["business"].startswith(
+        "Company Background\n\nThe Company designs, manufactures "
+        "and markets smartphones, personal computers, tablets"
+    )
+    assert s["business"].endswith(
+        "references to website URLs are intended to be inactive textual references only."
+    )
     assert "Item 1A" not in s["business"] and "Unresolved Staff Comments" not in s["business"]
     # Item 1A runs to Item 1B (Unresolved Staff Comments).
-    assert s["risk_factors"].startswith("The Company’s business, reputation, results of "
-                                        "operations, financial condition and stock price")
-    assert s["risk_factors"].endswith("material adverse impact on investor confidence and "
-                                      "employee retention.")
+    assert s["risk_factors"].startswith(
+        "The Company’s business, reputation, results of "
+        "operations, financial condition and stock price"
+    )
+    assert s["risk_factors"].endswith(
+        "material adverse impact on investor confidence and employee retention."
+    )
     assert "Unresolved Staff Comments" not in s["risk_factors"]
     # Item 7 starts after its heading, runs to Item 7A.
-    assert s["mda"].startswith("The following discussion should be read in conjunction with "
-                               "the consolidated financial statements")
-    assert s["mda"].endswith("could have a material impact on the Company’s financial "
-                             "condition and operating results.")
+    assert s["mda"].startswith(
+        "The following discussion should be read in conjunction with "
+        "the consolidated financial statements"
+    )
+    assert s["mda"].endswith(
+        "could have a material impact on the Company’s financial condition and operating results."
+    )
     # Item 7A ends before "Item 8. Financial Statements and Supplementary Data".
-    assert s["market_risk"].startswith("The Company is exposed to economic risk from interest "
-                                       "rates and foreign exchange rates.")
+    assert s["market_risk"].startswith(
+        "The Company is exposed to economic risk from interest rates and foreign exchange rates."
+    )
     assert s["market_risk"].endswith("foreign currency derivatives.")
     assert "Financial Statements and Supplementary Data" not in s["market_risk"]
     # A table row stays one paragraph: "Term debt ... $ 139 $ 194" (Item 7A table).
-    assert ("Term debt 100 basis points, all tenors Increase in annual interest expense "
-            "$ 139 $ 194") in s["market_risk"].split("\n\n")
+    assert (
+        "Term debt 100 basis points, all tenors Increase in annual interest expense $ 139 $ 194"
+    ) in s["market_risk"].split("\n\n")
     for text in s.values():
         _clean(text)
 
@@ -94,22 +106,30 @@ def test_apple_10q_sections(apple_10q):
     assert notes == []
     assert list(s) == ["mda", "market_risk", "risk_factors"]
     # Part I Item 2 (not Part II Item 2 "Unregistered Sales of Equity Securities").
-    assert s["mda"].startswith("This Item and other sections of this Quarterly Report on "
-                               "Form 10-Q (“Form 10-Q”) contain forward-looking statements")
-    assert s["mda"].endswith("no material changes to the Company’s critical accounting "
-                             "estimates since the 2023 Form 10-K.")
+    assert s["mda"].startswith(
+        "This Item and other sections of this Quarterly Report on "
+        "Form 10-Q (“Form 10-Q”) contain forward-looking statements"
+    )
+    assert s["mda"].endswith(
+        "no material changes to the Company’s critical accounting "
+        "estimates since the 2023 Form 10-K."
+    )
     assert "Unregistered Sales" not in s["mda"] and len(s["mda"]) > 15_000
     # Part I Item 3 is a single paragraph, ending before "Item 4. Controls and Procedures".
     assert s["market_risk"] == (
         "There have been no material changes to the Company’s market risk during the first "
         "nine months of 2024. For a discussion of the Company’s exposure to market risk, refer "
         "to the Company’s market risk disclosures set forth in Part II, Item 7A, “Quantitative "
-        "and Qualitative Disclosures About Market Risk” of the 2023 Form 10-K.")
+        "and Qualitative Disclosures About Market Risk” of the 2023 Form 10-K."
+    )
     # Part II Item 1A, ending before Part II Item 2.
-    assert s["risk_factors"].startswith("The Company’s business, reputation, results of "
-                                        "operations, financial condition and stock price")
-    assert s["risk_factors"].endswith("no material changes to the Company’s risk factors since "
-                                      "the 2023 Form 10-K.")
+    assert s["risk_factors"].startswith(
+        "The Company’s business, reputation, results of "
+        "operations, financial condition and stock price"
+    )
+    assert s["risk_factors"].endswith(
+        "no material changes to the Company’s risk factors since the 2023 Form 10-K."
+    )
     for text in s.values():
         _clean(text)
 
@@ -117,17 +137,24 @@ def test_apple_10q_sections(apple_10q):
 def test_oracle_10q_sections(oracle_10q):
     s, notes = oracle_10q
     assert notes == []
-    assert s["mda"].startswith("We begin Management’s Discussion and Analysis of Financial "
-                               "Condition and Results of Operations with an overview")
+    assert s["mda"].startswith(
+        "We begin Management’s Discussion and Analysis of Financial "
+        "Condition and Results of Operations with an overview"
+    )
     assert s["mda"].endswith("included elsewhere in this Quarterly Report.")
     assert len(s["mda"]) > 50_000
     assert "• Cloud services and license support revenues, which include:" in s["mda"]
-    assert s["market_risk"].startswith("There were no significant changes to our quantitative "
-                                       "and qualitative disclosures about market risk")
-    assert s["market_risk"].endswith("for a more complete discussion of the market risks we "
-                                     "encounter.")
-    assert s["risk_factors"].startswith("In addition to the other information set forth in "
-                                        "this Quarterly Report, you should carefully consider")
+    assert s["market_risk"].startswith(
+        "There were no significant changes to our quantitative "
+        "and qualitative disclosures about market risk"
+    )
+    assert s["market_risk"].endswith(
+        "for a more complete discussion of the market risks we encounter."
+    )
+    assert s["risk_factors"].startswith(
+        "In addition to the other information set forth in "
+        "this Quarterly Report, you should carefully consider"
+    )
     assert s["risk_factors"].endswith("financial condition or operating results in the future.")
     for text in s.values():
         _clean(text)
@@ -149,16 +176,29 @@ def test_str_input_and_amendment_form():
 def test_without_part_headings():
     body = "".join(
         f"<p>Item {n}. Title {n}</p><p>{'Text of item %s. ' % n * 10}</p>"
-        for n in ("1", "2", "3", "4", "1", "1A", "2"))
+        for n in ("1", "2", "3", "4", "1", "1A", "2")
+    )
     sections, notes = extract_sections(f"<html><body>{body}</body></html>", "10-Q")
     got = {s["section_name"]: s["content"] for s in sections}
     assert got["mda"].startswith("Text of item 2.") and got["risk_factors"].startswith(
-        "Text of item 1A.")
+        "Text of item 1A."
+    )
     assert notes == []
 
 
-@pytest.mark.parametrize("html", [b"", "", b"<html><body><p>Hello</p></body></html>",
-                                  "<p>Item</p>", b"\x00\xff\xfe", "<<<>>>", None, 42])
+@pytest.mark.parametrize(
+    "html",
+    [
+        b"",
+        "",
+        b"<html><body><p>Hello</p></body></html>",
+        "<p>Item</p>",
+        b"\x00\xff\xfe",
+        "<<<>>>",
+        None,
+        42,
+    ],
+)
 def test_no_items_gives_note(html):
     sections, notes = extract_sections(html, "10-K")
     assert sections == [] and notes

@@ -1,5 +1,6 @@
 """setup_scheduler.sh, run for real in a sandbox HOME with recording stand-ins for systemctl,
 loginctl and crontab first on PATH; the real batch_refresh.py checks a real config."""
+
 import json
 import os
 import pty
@@ -57,8 +58,7 @@ class Sandbox:
         self.home.mkdir()
         self.bin = root / "bin"
         self.bin.mkdir()
-        for name, text in (("systemctl", SYSTEMCTL), ("loginctl", LOGINCTL),
-                           ("crontab", CRONTAB)):
+        for name, text in (("systemctl", SYSTEMCTL), ("loginctl", LOGINCTL), ("crontab", CRONTAB)):
             (self.bin / name).write_text(text)
             (self.bin / name).chmod(0o755)
         self.log = root / "commands.log"
@@ -69,16 +69,29 @@ class Sandbox:
 
     def write_config(self, run_time="02:00", timezone="America/New_York"):
         self.config.parent.mkdir(exist_ok=True)
-        self.config.write_text(json.dumps({
-            "scheduling": {"run_time": run_time, "timezone": timezone},
-            "database": {"path": "data/stocks.db"},
-            "sources": {"sec_contact": "Jane Doe jane.doe@gmail.com"}}))
+        self.config.write_text(
+            json.dumps(
+                {
+                    "scheduling": {"run_time": run_time, "timezone": timezone},
+                    "database": {"path": "data/stocks.db"},
+                    "sources": {"sec_contact": "Jane Doe jane.doe@gmail.com"},
+                }
+            )
+        )
 
     def env(self, **extra):
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("XDG_", "STOCK_REFRESH_", "STANDIN_"))}
-        env.update(HOME=str(self.home), USER="jane", PATH=f"{self.bin}:{os.environ['PATH']}",
-                   STANDIN_LOG=str(self.log), STANDIN_CRONTAB=str(self.crontab))
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("XDG_", "STOCK_REFRESH_", "STANDIN_"))
+        }
+        env.update(
+            HOME=str(self.home),
+            USER="jane",
+            PATH=f"{self.bin}:{os.environ['PATH']}",
+            STANDIN_LOG=str(self.log),
+            STANDIN_CRONTAB=str(self.crontab),
+        )
         env.update(extra)
         return env
 
@@ -87,8 +100,15 @@ class Sandbox:
             config = self.config
         argv = [str(SCRIPT), *args] + (["--config", str(config)] if config else [])
         self.log.write_text("")
-        return subprocess.run(argv, capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL, env=self.env(**extra), cwd=self.root)
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            env=self.env(**extra),
+            cwd=self.root,
+        )
 
     def commands(self) -> list[str]:
         return self.log.read_text().splitlines()
@@ -98,8 +118,11 @@ class Sandbox:
 
     def snapshot(self) -> dict[str, bytes]:
         """Every file under the sandbox but the command log, with its content."""
-        return {str(p.relative_to(self.root)): p.read_bytes() if p.is_file() else b"<dir>"
-                for p in sorted(self.root.rglob("*")) if p != self.log}
+        return {
+            str(p.relative_to(self.root)): p.read_bytes() if p.is_file() else b"<dir>"
+            for p in sorted(self.root.rglob("*"))
+            if p != self.log
+        }
 
 
 @pytest.fixture
@@ -115,8 +138,9 @@ def ok(result):
 def test_shellcheck_clean():
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is not installed (apt-get install shellcheck); CI needs it"
-    result = subprocess.run([shellcheck, "--severity=style", str(SCRIPT)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [shellcheck, "--severity=style", str(SCRIPT)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -134,10 +158,15 @@ def test_systemd_install_writes_units_runs_commands_and_makes_folders(box):
     assert f'ExecStart="{PYTHON}" "{ROOT}/batch_refresh.py" --config "{box.config}"' in service
     assert f"WorkingDirectory={ROOT}\n" in service
     assert "OnCalendar=*-*-* 02:00:00 America/New_York\n" in units["stock-refresh.timer"]
-    assert f'--config "{box.config}" --notify-failure stock-refresh.service' in \
-        units["stock-refresh-failure.service"]
-    assert not any("@" + word in text for text in units.values()
-                   for word in ("PROJECT_DIR@", "PYTHON@", "CONFIG@", "ON_CALENDAR@"))
+    assert (
+        f'--config "{box.config}" --notify-failure stock-refresh.service'
+        in units["stock-refresh-failure.service"]
+    )
+    assert not any(
+        "@" + word in text
+        for text in units.values()
+        for word in ("PROJECT_DIR@", "PYTHON@", "CONFIG@", "ON_CALENDAR@")
+    )
     assert box.commands() == [
         "systemctl --user show-environment",
         "systemctl --user daemon-reload",
@@ -187,16 +216,18 @@ def test_cron_install_is_idempotent_and_leaves_other_lines_alone(box):
     result = ok(box.run("--cron"))
     table = box.crontab.read_text()
     assert table.startswith(FOREIGN_CRONTAB)
-    block = table[len(FOREIGN_CRONTAB):]
+    block = table[len(FOREIGN_CRONTAB) :]
     lines = block.splitlines()
     assert lines[0] == BEGIN and lines[-1] == END
     assert "CRON_TZ=America/New_York" in lines
     entry = next(line for line in lines if line.startswith("0 2 * * * "))
     flock = shutil.which("flock")
     logs = box.config.parent / "logs"
-    assert entry == (f"0 2 * * * cd {ROOT} && {flock} -n {logs}/stock-refresh.cron.lock "
-                     f"{PYTHON} {ROOT}/batch_refresh.py --config {box.config} "
-                     f">> {logs}/cron.log 2>&1")
+    assert entry == (
+        f"0 2 * * * cd {ROOT} && {flock} -n {logs}/stock-refresh.cron.lock "
+        f"{PYTHON} {ROOT}/batch_refresh.py --config {box.config} "
+        f">> {logs}/cron.log 2>&1"
+    )
     assert "crontab -" in box.commands()
     assert "next run: " in result.stdout
 
@@ -222,12 +253,14 @@ def test_cron_block_is_moved_last_because_cron_tz_applies_to_later_lines(box):
 
 
 def test_cron_warns_when_cron_may_use_the_system_zone(box):
-    zone = "Asia/Tokyo" if same_zone(system_timezone() or "UTC", "America/New_York") \
+    zone = (
+        "Asia/Tokyo"
+        if same_zone(system_timezone() or "UTC", "America/New_York")
         else "America/New_York"
+    )
     box.write_config(timezone=zone)
     result = ok(box.run("--cron"))
-    assert f"the system time zone is {system_timezone() or 'unknown'}, not {zone}" \
-        in result.stdout
+    assert f"the system time zone is {system_timezone() or 'unknown'}, not {zone}" in result.stdout
 
 
 def test_uninstall_removes_exactly_what_was_installed(box):
@@ -272,11 +305,15 @@ def test_dry_run_changes_nothing(box):
     before = box.snapshot()
     systemd = ok(box.run("--systemd", "--yes", "--dry-run"))
     assert box.snapshot() == before
-    assert set(box.commands()) <= {"systemctl --user show-environment", "crontab -l",
-                                   "loginctl show-user jane --property=Linger --value"}
+    assert set(box.commands()) <= {
+        "systemctl --user show-environment",
+        "crontab -l",
+        "loginctl show-user jane --property=Linger --value",
+    }
     assert "would-create " in systemd.stdout
-    assert "[dry-run] would run: systemctl --user enable --now stock-refresh.timer" \
-        in systemd.stdout
+    assert (
+        "[dry-run] would run: systemctl --user enable --now stock-refresh.timer" in systemd.stdout
+    )
     assert "[dry-run] would run: loginctl enable-linger jane" in systemd.stdout
     assert "would create " in systemd.stdout  # the folders
 
@@ -299,11 +336,17 @@ def test_missing_config_fails_before_anything_is_written(box):
     assert box.commands() == [] and not box.unit_dir.exists()
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("{not json", "not valid JSON"),
-    ('{"scheduling": {"run_time": "25:00"}, "sources": {"sec_contact": '
-     '"Jane Doe jane.doe@gmail.com"}}', "run_time"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("{not json", "not valid JSON"),
+        (
+            '{"scheduling": {"run_time": "25:00"}, "sources": {"sec_contact": '
+            '"Jane Doe jane.doe@gmail.com"}}',
+            "run_time",
+        ),
+    ],
+)
 def test_broken_config_fails_before_anything_is_written(box, text, expected):
     box.config.write_text(text)
     result = box.run("--cron", "--yes")
@@ -335,11 +378,14 @@ def test_damaged_cron_block_is_not_guessed_at(box):
     assert box.crontab.read_text() == damaged
 
 
-@pytest.mark.parametrize("args, code, message", [
-    ([], 1, "no action given"),
-    (["--bogus"], 2, "unknown option: --bogus"),
-    (["--systemd", "--cron"], 1, "choose one action"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        ([], 1, "no action given"),
+        (["--bogus"], 2, "unknown option: --bogus"),
+        (["--systemd", "--cron"], 1, "choose one action"),
+    ],
+)
 def test_bad_usage(box, args, code, message):
     result = box.run(*args)
     assert result.returncode == code and message in result.stderr
@@ -347,8 +393,14 @@ def test_bad_usage(box, args, code, message):
 
 def test_interactive_menu_installs_cron(box):
     main, child = pty.openpty()
-    proc = subprocess.Popen([str(SCRIPT), "--config", str(box.config)], stdin=child,
-                            stdout=child, stderr=child, env=box.env(), close_fds=True)
+    proc = subprocess.Popen(
+        [str(SCRIPT), "--config", str(box.config)],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=box.env(),
+        close_fds=True,
+    )
     os.close(child)
     output = b""
     deadline = time.monotonic() + 30
@@ -380,8 +432,11 @@ def test_rendered_units_pass_systemd_analyze_verify(box, tmp_path):
     runtime.mkdir(mode=0o700)
     result = subprocess.run(
         [analyze, "verify", "--user", "--man=no", *(str(box.unit_dir / u) for u in UNITS)],
-        capture_output=True, text=True, timeout=60,
-        env={**box.env(), "XDG_RUNTIME_DIR": str(runtime), "SYSTEMD_LOG_LEVEL": "notice"})
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**box.env(), "XDG_RUNTIME_DIR": str(runtime), "SYSTEMD_LOG_LEVEL": "notice"},
+    )
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
@@ -397,17 +452,24 @@ def test_status_shows_what_is_installed(box):
 def test_finds_the_project_when_started_through_a_symlink(box):
     link = box.root / "setup.sh"
     link.symlink_to(SCRIPT)
-    result = subprocess.run([str(link), "--systemd", "--yes", "--config", str(box.config)],
-                            capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                            env=box.env(), cwd=box.home, timeout=60)
+    result = subprocess.run(
+        [str(link), "--systemd", "--yes", "--config", str(box.config)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=box.env(),
+        cwd=box.home,
+        timeout=60,
+    )
     ok(result)
     assert f"WorkingDirectory={ROOT}\n" in box.units()["stock-refresh.service"]
 
 
 def test_relative_config_and_xdg_config_home(box):
     xdg = box.root / "xdg"
-    result = box.run("--systemd", "--yes", config="conf/batch_config.json",
-                     XDG_CONFIG_HOME=str(xdg))
+    result = box.run(
+        "--systemd", "--yes", config="conf/batch_config.json", XDG_CONFIG_HOME=str(xdg)
+    )
     ok(result)
     service = (xdg / "systemd" / "user" / "stock-refresh.service").read_text()
     assert f'--config "{box.config}"' in service

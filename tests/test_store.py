@@ -1,4 +1,5 @@
 """The storage layer on real SQLite files: schema, migrations, atomic NULL-safe saves, runs."""
+
 import sqlite3
 import stat
 import threading
@@ -22,49 +23,109 @@ def aapl() -> StockData:
     return StockData(
         symbol="AAPL",
         cik=320193,
-        profile={"company_name": "Apple Inc.", "exchange": "NMS", "sector": "Technology",
-                 "industry": "Consumer Electronics", "country": "United States", "ipo_year": 1980},
-        metrics={"price": 189.95, "pe_ratio": 30.99, "market_cap": 2.95e12,
-                 "debt_to_equity": 1.79, "institutional_ownership": 0.6153,
-                 "revenue": 385603002368.0, "dividend_yield": 0.51},
+        profile={
+            "company_name": "Apple Inc.",
+            "exchange": "NMS",
+            "sector": "Technology",
+            "industry": "Consumer Electronics",
+            "country": "United States",
+            "ipo_year": 1980,
+        },
+        metrics={
+            "price": 189.95,
+            "pe_ratio": 30.99,
+            "market_cap": 2.95e12,
+            "debt_to_equity": 1.79,
+            "institutional_ownership": 0.6153,
+            "revenue": 385603002368.0,
+            "dividend_yield": 0.51,
+        },
         earnings=[
-            {"year": 2023, "period": "annual", "fiscal_end": "2023-09-30",
-             "earnings_per_share": 6.13, "revenue": 383285000000, "net_income": 96995000000,
-             "diluted_shares": 15812547000, "shareholder_equity": 62146000000,
-             "total_debt": 111088000000, "total_liabilities": 290437000000,
-             "operating_cash_flow": 110543000000, "capital_expenditures": 10959000000,
-             "free_cash_flow": 99584000000, "dividends_per_share": 0.94,
-             "shares_outstanding": 15550061000, "debt_to_equity": 1.7875,
-             "source": "edgar", "derived": 0, "accession": AAPL_10K},
-            {"year": 2023, "period": "Q4", "fiscal_end": "2023-09-30",
-             "net_income": 22956000000, "revenue": 89498000000, "source": "edgar", "derived": 1,
-             "accession": AAPL_10K},
+            {
+                "year": 2023,
+                "period": "annual",
+                "fiscal_end": "2023-09-30",
+                "earnings_per_share": 6.13,
+                "revenue": 383285000000,
+                "net_income": 96995000000,
+                "diluted_shares": 15812547000,
+                "shareholder_equity": 62146000000,
+                "total_debt": 111088000000,
+                "total_liabilities": 290437000000,
+                "operating_cash_flow": 110543000000,
+                "capital_expenditures": 10959000000,
+                "free_cash_flow": 99584000000,
+                "dividends_per_share": 0.94,
+                "shares_outstanding": 15550061000,
+                "debt_to_equity": 1.7875,
+                "source": "edgar",
+                "derived": 0,
+                "accession": AAPL_10K,
+            },
+            {
+                "year": 2023,
+                "period": "Q4",
+                "fiscal_end": "2023-09-30",
+                "net_income": 22956000000,
+                "revenue": 89498000000,
+                "source": "edgar",
+                "derived": 1,
+                "accession": AAPL_10K,
+            },
         ],
         filings=[
-            {"accession_number": AAPL_10K, "filing_type": "10-K", "filing_date": "2023-11-03",
-             "report_date": "2023-09-30", "is_amendment": 0,
-             "document_url": "https://www.sec.gov/Archives/edgar/data/320193/"
-                             "000032019323000106/aapl-20230930.htm"},
-            {"accession_number": AAPL_10Q, "filing_type": "10-Q", "filing_date": "2024-02-02",
-             "report_date": "2023-12-30", "is_amendment": 0,
-             "document_url": "https://www.sec.gov/Archives/edgar/data/320193/"
-                             "000032019324000006/aapl-20231230.htm"},
+            {
+                "accession_number": AAPL_10K,
+                "filing_type": "10-K",
+                "filing_date": "2023-11-03",
+                "report_date": "2023-09-30",
+                "is_amendment": 0,
+                "document_url": "https://www.sec.gov/Archives/edgar/data/320193/"
+                "000032019323000106/aapl-20230930.htm",
+            },
+            {
+                "accession_number": AAPL_10Q,
+                "filing_type": "10-Q",
+                "filing_date": "2024-02-02",
+                "report_date": "2023-12-30",
+                "is_amendment": 0,
+                "document_url": "https://www.sec.gov/Archives/edgar/data/320193/"
+                "000032019324000006/aapl-20231230.htm",
+            },
         ],
         sections=[
-            {"section_name": "business", "filing_type": "10-K", "filing_date": "2023-11-03",
-             "accession_number": AAPL_10K, "content": "The Company designs, manufactures ..."},
-            {"section_name": "mda", "filing_type": "10-Q", "filing_date": "2024-02-02",
-             "accession_number": AAPL_10Q, "content": "Management's Discussion ..."},
+            {
+                "section_name": "business",
+                "filing_type": "10-K",
+                "filing_date": "2023-11-03",
+                "accession_number": AAPL_10K,
+                "content": "The Company designs, manufactures ...",
+            },
+            {
+                "section_name": "mda",
+                "filing_type": "10-Q",
+                "filing_date": "2024-02-02",
+                "accession_number": AAPL_10Q,
+                "content": "Management's Discussion ...",
+            },
         ],
         kinds={"market", "profile", "fundamentals", "filings", "sections"},
     )
 
 
 def counts(db, symbol):
-    tables = ("stocks", "stock_metrics", "earnings_history", "sec_filings", "filing_sections",
-              "symbol_state")
-    return {t: db.execute(f"SELECT count(*) FROM {t} WHERE symbol = ?", [symbol]).fetchone()[0]
-            for t in tables}
+    tables = (
+        "stocks",
+        "stock_metrics",
+        "earnings_history",
+        "sec_filings",
+        "filing_sections",
+        "symbol_state",
+    )
+    return {
+        t: db.execute(f"SELECT count(*) FROM {t} WHERE symbol = ?", [symbol]).fetchone()[0]
+        for t in tables
+    }
 
 
 def row(db, sql, params=()):
@@ -81,29 +142,106 @@ def db(tmp_path):
 
 
 EXPECTED_COLUMNS = {
-    "stocks": ["symbol", "company_name", "exchange", "sector", "industry", "country", "ipo_year",
-               "cik", "last_updated"],
-    "stock_metrics": ["symbol", "price", "pe_ratio", "market_cap", "debt_to_equity",
-                      "institutional_ownership", "revenue", "dividend_yield", "last_updated"],
-    "earnings_history": ["id", "symbol", "year", "period", "fiscal_end", "earnings_per_share",
-                         "revenue", "net_income", "diluted_shares", "shareholder_equity",
-                         "total_debt", "total_liabilities", "operating_cash_flow",
-                         "capital_expenditures", "free_cash_flow", "dividends_per_share",
-                         "shares_outstanding", "debt_to_equity", "source", "derived",
-                         "accession", "last_updated"],
-    "sec_filings": ["id", "symbol", "filing_type", "filing_date", "report_date", "document_url",
-                    "accession_number", "is_amendment", "last_updated"],
-    "filing_sections": ["id", "symbol", "section_name", "content", "filing_type", "filing_date",
-                        "accession_number", "last_updated"],
+    "stocks": [
+        "symbol",
+        "company_name",
+        "exchange",
+        "sector",
+        "industry",
+        "country",
+        "ipo_year",
+        "cik",
+        "last_updated",
+    ],
+    "stock_metrics": [
+        "symbol",
+        "price",
+        "pe_ratio",
+        "market_cap",
+        "debt_to_equity",
+        "institutional_ownership",
+        "revenue",
+        "dividend_yield",
+        "last_updated",
+    ],
+    "earnings_history": [
+        "id",
+        "symbol",
+        "year",
+        "period",
+        "fiscal_end",
+        "earnings_per_share",
+        "revenue",
+        "net_income",
+        "diluted_shares",
+        "shareholder_equity",
+        "total_debt",
+        "total_liabilities",
+        "operating_cash_flow",
+        "capital_expenditures",
+        "free_cash_flow",
+        "dividends_per_share",
+        "shares_outstanding",
+        "debt_to_equity",
+        "source",
+        "derived",
+        "accession",
+        "last_updated",
+    ],
+    "sec_filings": [
+        "id",
+        "symbol",
+        "filing_type",
+        "filing_date",
+        "report_date",
+        "document_url",
+        "accession_number",
+        "is_amendment",
+        "last_updated",
+    ],
+    "filing_sections": [
+        "id",
+        "symbol",
+        "section_name",
+        "content",
+        "filing_type",
+        "filing_date",
+        "accession_number",
+        "last_updated",
+    ],
     "symbol_lists": ["id", "fetched_at", "source", "count", "symbols"],
-    "symbol_state": ["symbol", "cik", "last_attempt", "last_success", "last_error_type",
-                     "last_error", "attempts", "market_refreshed_at", "profile_refreshed_at",
-                     "fundamentals_refreshed_at", "filings_refreshed_at", "sections_refreshed_at",
-                     "latest_filing_accession", "latest_filing_date", "sections_accession_10k",
-                     "sections_accession_10q"],
-    "refresh_runs": ["id", "started_at", "finished_at", "status", "exit_code", "total_stocks",
-                     "successful", "failed", "skipped", "abort_reason", "report_path",
-                     "resumed_from"],
+    "symbol_state": [
+        "symbol",
+        "cik",
+        "last_attempt",
+        "last_success",
+        "last_error_type",
+        "last_error",
+        "attempts",
+        "market_refreshed_at",
+        "profile_refreshed_at",
+        "fundamentals_refreshed_at",
+        "filings_refreshed_at",
+        "sections_refreshed_at",
+        "latest_filing_accession",
+        "latest_filing_date",
+        "sections_accession_10k",
+        "sections_accession_10q",
+    ],
+    "refresh_runs": [
+        "id",
+        "started_at",
+        "finished_at",
+        "status",
+        "exit_code",
+        "total_stocks",
+        "successful",
+        "failed",
+        "skipped",
+        "abort_reason",
+        "report_path",
+        "resumed_from",
+    ],
     "run_progress": ["run_id", "symbol", "status", "finished_at"],
 }
 
@@ -182,16 +320,29 @@ def test_adopts_a_database_made_by_the_earlier_screener(tmp_path):
     db = store.open_db(path)
     try:
         assert [c.name for c in db.table("stocks").columns] == [
-            "symbol", "company_name", "exchange", "sector", "last_updated", "country",
-            "ipo_year", "industry", "cik"]
+            "symbol",
+            "company_name",
+            "exchange",
+            "sector",
+            "last_updated",
+            "country",
+            "ipo_year",
+            "industry",
+            "cik",
+        ]
         assert set(EXPECTED_COLUMNS["earnings_history"]) == {
-            c.name for c in db.table("earnings_history").columns}
+            c.name for c in db.table("earnings_history").columns
+        }
         kept = row(db, "SELECT year, period, earnings_per_share FROM earnings_history")
         assert kept == {"year": 2022, "period": "annual", "earnings_per_share": 6.11}
         assert db.table("watchlist").count == 1
         store.save_stock(db, aapl(), T1)
-        periods = [r["period"] for r in db.query(
-            "SELECT period FROM earnings_history WHERE year = 2023 ORDER BY period")]
+        periods = [
+            r["period"]
+            for r in db.query(
+                "SELECT period FROM earnings_history WHERE year = 2023 ORDER BY period"
+            )
+        ]
         assert periods == ["Q4", "annual"]
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
@@ -212,9 +363,16 @@ def test_save_stock_round_trip(db):
     store.save_stock(db, aapl(), T1)
 
     assert row(db, "SELECT * FROM stocks") == {
-        "symbol": "AAPL", "company_name": "Apple Inc.", "exchange": "NMS",
-        "sector": "Technology", "industry": "Consumer Electronics",
-        "country": "United States", "ipo_year": 1980, "cik": 320193, "last_updated": T1}
+        "symbol": "AAPL",
+        "company_name": "Apple Inc.",
+        "exchange": "NMS",
+        "sector": "Technology",
+        "industry": "Consumer Electronics",
+        "country": "United States",
+        "ipo_year": 1980,
+        "cik": 320193,
+        "last_updated": T1,
+    }
     metrics = row(db, "SELECT * FROM stock_metrics")
     assert metrics["pe_ratio"] == 30.99 and metrics["dividend_yield"] == 0.51
     assert metrics["institutional_ownership"] == 0.6153 and metrics["last_updated"] == T1
@@ -225,16 +383,21 @@ def test_save_stock_round_trip(db):
     assert annual["derived"] == 0 and annual["accession"] == AAPL_10K
     q4 = row(db, "SELECT * FROM earnings_history WHERE period = 'Q4'")
     assert q4["derived"] == 1 and q4["earnings_per_share"] is None
-    assert [r["accession_number"] for r in db.query(
-        "SELECT accession_number FROM sec_filings ORDER BY filing_date")] == [AAPL_10K, AAPL_10Q]
-    assert {(r["section_name"], r["filing_type"]) for r in db.query(
-        "SELECT * FROM filing_sections")} == {("business", "10-K"), ("mda", "10-Q")}
+    assert [
+        r["accession_number"]
+        for r in db.query("SELECT accession_number FROM sec_filings ORDER BY filing_date")
+    ] == [AAPL_10K, AAPL_10Q]
+    assert {
+        (r["section_name"], r["filing_type"]) for r in db.query("SELECT * FROM filing_sections")
+    } == {("business", "10-K"), ("mda", "10-Q")}
 
     state = store.symbol_states(db)["AAPL"]
     assert state["last_success"] == T1 and state["attempts"] == 0 and state["cik"] == 320193
     assert all(state[f"{kind}_refreshed_at"] == T1 for kind in store.KINDS)
-    assert (state["latest_filing_accession"], state["latest_filing_date"]) == (AAPL_10Q,
-                                                                              "2024-02-02")
+    assert (state["latest_filing_accession"], state["latest_filing_date"]) == (
+        AAPL_10Q,
+        "2024-02-02",
+    )
     assert state["sections_accession_10k"] == AAPL_10K
     assert state["sections_accession_10q"] == AAPL_10Q
 
@@ -251,16 +414,38 @@ def test_second_save_is_idempotent(db):
 def test_null_never_overwrites_a_known_value(db):
     store.save_stock(db, aapl(), T1)
     update = StockData(
-        symbol="AAPL", cik=None,
+        symbol="AAPL",
+        cik=None,
         profile={"company_name": None, "sector": "Information Technology", "industry": None},
         metrics={"price": 191.45, "pe_ratio": None, "dividend_yield": None},
-        earnings=[{"year": 2023, "period": "annual", "earnings_per_share": None,
-                   "revenue": None, "net_income": None, "debt_to_equity": None,
-                   "source": "edgar", "accession": None}],
-        filings=[{"accession_number": AAPL_10K, "filing_type": "10-K", "document_url": None,
-                  "filing_date": "2023-11-03"}],
-        sections=[{"section_name": "business", "filing_type": "10-K", "content": None,
-                   "accession_number": AAPL_10K}],
+        earnings=[
+            {
+                "year": 2023,
+                "period": "annual",
+                "earnings_per_share": None,
+                "revenue": None,
+                "net_income": None,
+                "debt_to_equity": None,
+                "source": "edgar",
+                "accession": None,
+            }
+        ],
+        filings=[
+            {
+                "accession_number": AAPL_10K,
+                "filing_type": "10-K",
+                "document_url": None,
+                "filing_date": "2023-11-03",
+            }
+        ],
+        sections=[
+            {
+                "section_name": "business",
+                "filing_type": "10-K",
+                "content": None,
+                "accession_number": AAPL_10K,
+            }
+        ],
         kinds={"market"},
     )
     store.save_stock(db, update, T2)
@@ -269,17 +454,25 @@ def test_null_never_overwrites_a_known_value(db):
     assert stock["company_name"] == "Apple Inc." and stock["sector"] == "Information Technology"
     assert stock["industry"] == "Consumer Electronics" and stock["cik"] == 320193
     metrics = row(db, "SELECT * FROM stock_metrics")
-    assert (metrics["price"], metrics["pe_ratio"], metrics["dividend_yield"]) == (191.45, 30.99,
-                                                                                0.51)
+    assert (metrics["price"], metrics["pe_ratio"], metrics["dividend_yield"]) == (
+        191.45,
+        30.99,
+        0.51,
+    )
     assert metrics["last_updated"] == T2
     annual = row(db, "SELECT * FROM earnings_history WHERE period = 'annual'")
     assert (annual["earnings_per_share"], annual["revenue"], annual["debt_to_equity"]) == (
-        6.13, 383285000000, 1.7875)
+        6.13,
+        383285000000,
+        1.7875,
+    )
     assert annual["accession"] == AAPL_10K
-    assert row(db, "SELECT document_url FROM sec_filings WHERE accession_number = ?",
-               [AAPL_10K])["document_url"].endswith("aapl-20230930.htm")
+    assert row(db, "SELECT document_url FROM sec_filings WHERE accession_number = ?", [AAPL_10K])[
+        "document_url"
+    ].endswith("aapl-20230930.htm")
     assert row(db, "SELECT content FROM filing_sections WHERE section_name = 'business'")[
-        "content"].startswith("The Company")
+        "content"
+    ].startswith("The Company")
     state = store.symbol_states(db)["AAPL"]
     assert state["market_refreshed_at"] == T2 and state["fundamentals_refreshed_at"] == T1
     assert state["cik"] == 320193
@@ -296,14 +489,17 @@ def test_a_failing_save_writes_none_of_the_stocks_rows(db):
     run_id = store.start_run(db, T1)
     bad = aapl()
     bad.symbol, bad.cik = "MSFT", 789019
-    bad.sections = [{"section_name": "mda", "filing_type": "10-K", "content": "x"},
-                    {"section_name": "mda", "filing_type": None, "content": "y"}]
+    bad.sections = [
+        {"section_name": "mda", "filing_type": "10-K", "content": "x"},
+        {"section_name": "mda", "filing_type": None, "content": "y"},
+    ]
     with pytest.raises(ValueError, match="section row of MSFT has no filing_type"):
         store.save_stock(db, bad, T1, run_id)
     # A constraint in the last table written fails inside the transaction.
     bad.sections = []
-    bad.filings = bad.filings + [{"accession_number": "0000950170-23-035122",
-                                  "filing_type": "10-K", "is_amendment": 2}]
+    bad.filings = bad.filings + [
+        {"accession_number": "0000950170-23-035122", "filing_type": "10-K", "is_amendment": 2}
+    ]
     with pytest.raises(sqlite3.IntegrityError):
         store.save_stock(db, bad, T1, run_id)
     assert set(counts(db, "MSFT").values()) == {0}
@@ -336,8 +532,10 @@ def test_unknown_columns_and_kinds_are_refused(db):
 def test_record_failure_keeps_data_and_counts_attempts(db):
     run_id = store.start_run(db, T1)
     store.save_stock(db, aapl(), T1)
-    data_before = {t: list(db.query(f"SELECT * FROM {t}")) for t in
-                   ("stocks", "stock_metrics", "earnings_history", "sec_filings")}
+    data_before = {
+        t: list(db.query(f"SELECT * FROM {t}"))
+        for t in ("stocks", "stock_metrics", "earnings_history", "sec_filings")
+    }
     store.record_failure(db, "AAPL", "Timeout", "data.sec.gov timed out after 30 s", T2, run_id)
     store.record_failure(db, "AAPL", "HTTPError", "HTTP 500 from data.sec.gov", T2, run_id)
     store.record_failure(db, "ZZZZ", "UnknownSymbol", "no CIK and no Yahoo quote", T2, run_id)
@@ -359,9 +557,17 @@ def test_record_failure_keeps_data_and_counts_attempts(db):
 
 def test_latest_filing_only_moves_forward(db):
     store.save_stock(db, aapl(), T1)
-    older = StockData(symbol="AAPL", kinds={"filings"}, filings=[
-        {"accession_number": "0000320193-23-000077", "filing_type": "10-Q",
-         "filing_date": "2023-08-04"}])
+    older = StockData(
+        symbol="AAPL",
+        kinds={"filings"},
+        filings=[
+            {
+                "accession_number": "0000320193-23-000077",
+                "filing_type": "10-Q",
+                "filing_date": "2023-08-04",
+            }
+        ],
+    )
     store.save_stock(db, older, T2)
     state = store.symbol_states(db)["AAPL"]
     assert state["latest_filing_accession"] == AAPL_10Q
@@ -374,8 +580,12 @@ def test_symbol_lists_keep_the_last_few(db):
     with pytest.raises(ValueError):
         store.save_symbol_list(db, [], "github", T1)
     for day in range(1, 8):
-        store.save_symbol_list(db, ["AAPL", "BRK-B", "NA"][: 1 + day % 3], "github",
-                               f"2026-11-{day:02d}T07:00:00+00:00")
+        store.save_symbol_list(
+            db,
+            ["AAPL", "BRK-B", "NA"][: 1 + day % 3],
+            "github",
+            f"2026-11-{day:02d}T07:00:00+00:00",
+        )
     assert db.table("symbol_lists").count == store.KEEP_SYMBOL_LISTS
     assert store.last_good_symbol_list(db) == (["AAPL", "BRK-B"], "2026-11-07T07:00:00+00:00")
 
@@ -401,15 +611,24 @@ def test_runs_progress_and_resume_across_two_kills(db):
     third = store.start_run(db, T3, resumed_from=second)
     assert store.run_done_symbols(db, third) == {"AAPL", "MSFT", "GOOGL"}
 
-    store.finish_run(db, third, T3, "completed", 0,
-                     {"total_stocks": 3, "successful": 3, "failed": 0, "skipped": 2},
-                     report_path="reports/batch_summary_20261201_070000.json")
+    store.finish_run(
+        db,
+        third,
+        T3,
+        "completed",
+        0,
+        {"total_stocks": 3, "successful": 3, "failed": 0, "skipped": 2},
+        report_path="reports/batch_summary_20261201_070000.json",
+    )
     assert store.unfinished_run(db) is None
     runs = {r["id"]: r for r in db.query("SELECT * FROM refresh_runs")}
     assert (runs[first]["status"], runs[first]["abort_reason"]) == ("aborted", "interrupted")
     assert runs[third]["status"] == "completed" and runs[third]["resumed_from"] == second
-    assert (runs[third]["successful"], runs[third]["skipped"], runs[third]["exit_code"]) == (3, 2,
-                                                                                              0)
+    assert (runs[third]["successful"], runs[third]["skipped"], runs[third]["exit_code"]) == (
+        3,
+        2,
+        0,
+    )
     with pytest.raises(ValueError):
         store.finish_run(db, third, T3, "done", 0, {})
     with pytest.raises(ValueError):
@@ -455,10 +674,14 @@ def test_mark_done_carries_progress_over(db):
     second = store.start_run(db, T2, resumed_from=first)
     store.mark_done(db, second, ["AAPL", "MSFT"], T2)
     store.record_failure(db, "AAPL", "Timeout", "late", T2, second)
-    progress = {(r["run_id"], r["symbol"]): r["status"] for r in db.query(
-        "SELECT * FROM run_progress")}
-    assert progress == {(first, "GOOGL"): "failed", (second, "AAPL"): "done",
-                        (second, "MSFT"): "done"}
+    progress = {
+        (r["run_id"], r["symbol"]): r["status"] for r in db.query("SELECT * FROM run_progress")
+    }
+    assert progress == {
+        (first, "GOOGL"): "failed",
+        (second, "AAPL"): "done",
+        (second, "MSFT"): "done",
+    }
 
 
 def test_open_readonly_writes_nothing(tmp_path):

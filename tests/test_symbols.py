@@ -1,4 +1,5 @@
 """Symbol lists: the real GitHub fixture lists, spelled as SEC and Yahoo spell them."""
+
 import json
 
 import pytest

@@ -1,4 +1,5 @@
 """earnings_rows on real companyfacts payloads; golden values read by hand from the fixtures."""
+
 import copy
 import gzip
 import json
@@ -57,11 +58,27 @@ def lpa(lpa_facts):
 
 def test_row_shape(aapl):
     rows, _ = aapl
-    keys = {"year", "period", "fiscal_end", "earnings_per_share", "revenue", "net_income",
-            "diluted_shares", "shareholder_equity", "total_debt", "total_liabilities",
-            "operating_cash_flow", "capital_expenditures", "free_cash_flow",
-            "dividends_per_share", "shares_outstanding", "debt_to_equity", "source",
-            "derived", "accession"}
+    keys = {
+        "year",
+        "period",
+        "fiscal_end",
+        "earnings_per_share",
+        "revenue",
+        "net_income",
+        "diluted_shares",
+        "shareholder_equity",
+        "total_debt",
+        "total_liabilities",
+        "operating_cash_flow",
+        "capital_expenditures",
+        "free_cash_flow",
+        "dividends_per_share",
+        "shares_outstanding",
+        "debt_to_equity",
+        "source",
+        "derived",
+        "accession",
+    }
     for row in rows.values():
         assert set(row) == keys
         assert row["source"] == "edgar" and row["derived"] in (0, 1)
@@ -177,8 +194,10 @@ def test_googl_revenue_tag_switch_and_split(googl):
     assert rows[(2020, "annual")]["earnings_per_share"] == pytest.approx(2.93)
     assert rows[(2025, "annual")]["earnings_per_share"] == pytest.approx(10.81)
     assert any("20-for-1" in n for n in notes)
-    eps = [rows[(y, "annual")]["earnings_per_share"] for y in (2016, 2017, 2018, 2019, 2020,
-                                                                2021, 2022, 2023, 2024, 2025)]
+    eps = [
+        rows[(y, "annual")]["earnings_per_share"]
+        for y in (2016, 2017, 2018, 2019, 2020, 2021, 2022, 2023, 2024, 2025)
+    ]
     assert all(0.5 < e < 12 for e in eps)
 
 
@@ -226,7 +245,8 @@ def test_lpa_recapitalisation_basis(lpa):
     # 2021 (only in the 2024 20-F) is put on the 28.6 M basis: 0.025 x 168,142,740 / 28.6 M.
     assert rows[(2021, "annual")]["diluted_shares"] == 28_600_000
     assert rows[(2021, "annual")]["earnings_per_share"] == pytest.approx(
-        0.025 * 168_142_740 / 28_600_000, rel=1e-4)
+        0.025 * 168_142_740 / 28_600_000, rel=1e-4
+    )
     assert rows[(2022, "annual")]["earnings_per_share"] == pytest.approx(0.28)
 
 
@@ -248,24 +268,37 @@ def test_fiscal_year_rule():
 
 
 def _facts(**concepts):
-    return {"cik": "0000000001", "facts": {"us-gaap": {
-        name: {"units": units} for name, units in concepts.items()}}}
+    return {
+        "cik": "0000000001",
+        "facts": {"us-gaap": {name: {"units": units} for name, units in concepts.items()}},
+    }
 
 
 def _fact(start, end, val, filed="2024-02-01", form="10-K", accn="0000000001-24-000001"):
-    out = {"end": end, "val": val, "accn": accn, "form": form, "filed": filed,
-           "fy": 1999, "fp": "Q2"}
+    out = {
+        "end": end,
+        "val": val,
+        "accn": accn,
+        "form": form,
+        "filed": filed,
+        "fy": 1999,
+        "fp": "Q2",
+    }
     if start:
         out["start"] = start
     return out
 
 
 def test_fy_fp_ignored_and_restatement_wins():
-    facts = _facts(NetIncomeLoss={"USD": [
-        _fact("2023-01-01", "2023-12-31", 100, filed="2024-02-01", accn="a-24-1"),
-        _fact("2023-01-01", "2023-12-31", 90, filed="2025-02-01", accn="a-25-1"),
-        _fact("2022-01-01", "2022-12-31", 80, filed="2025-02-01", accn="a-25-1"),
-    ]})
+    facts = _facts(
+        NetIncomeLoss={
+            "USD": [
+                _fact("2023-01-01", "2023-12-31", 100, filed="2024-02-01", accn="a-24-1"),
+                _fact("2023-01-01", "2023-12-31", 90, filed="2025-02-01", accn="a-25-1"),
+                _fact("2022-01-01", "2022-12-31", 80, filed="2025-02-01", accn="a-25-1"),
+            ]
+        }
+    )
     rows, _ = _index(earnings_rows(facts))
     assert rows[(2023, "annual")]["net_income"] == 90
     assert rows[(2023, "annual")]["accession"] == "a-25-1"
@@ -273,10 +306,12 @@ def test_fy_fp_ignored_and_restatement_wins():
 
 
 def test_missing_quarter_derived_from_ytd():
-    usd = [_fact("2023-01-01", "2023-03-31", 10, form="10-Q"),
-           _fact("2023-01-01", "2023-06-30", 25, form="10-Q"),
-           _fact("2023-01-01", "2023-09-30", 45, form="10-Q"),
-           _fact("2023-01-01", "2023-12-31", 70)]
+    usd = [
+        _fact("2023-01-01", "2023-03-31", 10, form="10-Q"),
+        _fact("2023-01-01", "2023-06-30", 25, form="10-Q"),
+        _fact("2023-01-01", "2023-09-30", 45, form="10-Q"),
+        _fact("2023-01-01", "2023-12-31", 70),
+    ]
     rows, _ = _index(earnings_rows(_facts(Revenues={"USD": usd})))
     assert [rows[(2023, f"Q{n}")]["revenue"] for n in range(1, 5)] == [10, 15, 20, 25]
     assert [rows[(2023, f"Q{n}")]["derived"] for n in range(1, 5)] == [0, 1, 1, 1]
@@ -284,22 +319,47 @@ def test_missing_quarter_derived_from_ytd():
 
 
 def test_bad_input_never_raises():
-    for bad in (None, {}, {"facts": None}, {"facts": {"dei": {}}}, [], "x",
-                {"cik": 5, "facts": {"us-gaap": {"NetIncomeLoss": {"units": {"EUR": []}}}}},
-                _facts(NetIncomeLoss={"USD": [{"end": "2023-12-31", "val": "abc"},
-                                              {"start": "2023-01-01", "val": 1},
-                                              {"start": None, "end": "2023-12-31", "val": 3,
-                                               "form": "10-K", "filed": "2024-01-01"},
-                                              "junk", None]}),
-                _facts(NetIncomeLoss={"USD": "notalist"}),
-                _facts(NetIncomeLoss=None)):
+    for bad in (
+        None,
+        {},
+        {"facts": None},
+        {"facts": {"dei": {}}},
+        [],
+        "x",
+        {"cik": 5, "facts": {"us-gaap": {"NetIncomeLoss": {"units": {"EUR": []}}}}},
+        _facts(
+            NetIncomeLoss={
+                "USD": [
+                    {"end": "2023-12-31", "val": "abc"},
+                    {"start": "2023-01-01", "val": 1},
+                    {
+                        "start": None,
+                        "end": "2023-12-31",
+                        "val": 3,
+                        "form": "10-K",
+                        "filed": "2024-01-01",
+                    },
+                    "junk",
+                    None,
+                ]
+            }
+        ),
+        _facts(NetIncomeLoss={"USD": "notalist"}),
+        _facts(NetIncomeLoss=None),
+    ):
         rows, notes = earnings_rows(bad)
         assert rows == [] and notes
 
 
 def test_non_usd_filer_noted():
-    facts = {"cik": 1, "facts": {"ifrs-full": {"Revenue": {"units": {"EUR": [
-        _fact("2023-01-01", "2023-12-31", 5, form="20-F")]}}}}}
+    facts = {
+        "cik": 1,
+        "facts": {
+            "ifrs-full": {
+                "Revenue": {"units": {"EUR": [_fact("2023-01-01", "2023-12-31", 5, form="20-F")]}}
+            }
+        },
+    }
     rows, notes = earnings_rows(facts)
     assert rows == [] and any("EUR" in n for n in notes)
 

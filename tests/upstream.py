@@ -1,9 +1,10 @@
 """Start and stop tools/fake_upstream.py for tests, and keep tests on loopback.
 
-    with FakeUpstream(companies=5, edgar_rps=10) as fake:
-        requests.get(fake.url + "/files/company_tickers.json", headers={"Host": "www.sec.gov", ...})
-        fake.requests()   # parsed JSON log lines so far
+with FakeUpstream(companies=5, edgar_rps=10) as fake:
+    requests.get(fake.url + "/files/company_tickers.json", headers={"Host": "www.sec.gov", ...})
+    fake.requests()   # parsed JSON log lines so far
 """
+
 import ipaddress
 import json
 import os
@@ -17,23 +18,46 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "fake_upstream.py"
-UPSTREAM_HOSTS = frozenset({
-    "www.sec.gov", "data.sec.gov", "raw.githubusercontent.com", "fc.yahoo.com",
-    "query1.finance.yahoo.com", "query2.finance.yahoo.com", "guce.yahoo.com", "consent.yahoo.com",
-    "finance.yahoo.com"})
+UPSTREAM_HOSTS = frozenset(
+    {
+        "www.sec.gov",
+        "data.sec.gov",
+        "raw.githubusercontent.com",
+        "fc.yahoo.com",
+        "query1.finance.yahoo.com",
+        "query2.finance.yahoo.com",
+        "guce.yahoo.com",
+        "consent.yahoo.com",
+        "finance.yahoo.com",
+    }
+)
 
 
 class FakeUpstream:
     """The fake as a subprocess on 127.0.0.1; a context manager (or call start()/stop())."""
 
-    def __init__(self, companies=5, latency_ms=None, edgar_rps=None, yahoo_rps=None, faults=None,
-                 seed=1, as_of=None, extra_args=(), log_path=None):
+    def __init__(
+        self,
+        companies=5,
+        latency_ms=None,
+        edgar_rps=None,
+        yahoo_rps=None,
+        faults=None,
+        seed=1,
+        as_of=None,
+        extra_args=(),
+        log_path=None,
+    ):
         self.args = ["--port", "0", "--companies", str(companies), "--seed", str(seed)]
-        for flag, value in (("--latency-ms", latency_ms), ("--edgar-rps", edgar_rps),
-                            ("--yahoo-rps", yahoo_rps), ("--as-of", as_of)):
+        for flag, value in (
+            ("--latency-ms", latency_ms),
+            ("--edgar-rps", edgar_rps),
+            ("--yahoo-rps", yahoo_rps),
+            ("--as-of", as_of),
+        ):
             if value is not None:
                 self.args += [flag, str(value)]
-        for spec in ([faults] if isinstance(faults, str) else faults or []):
+        for spec in [faults] if isinstance(faults, str) else faults or []:
             self.args += ["--faults", spec]
         self.args += list(extra_args)
         self._tmp = None
@@ -47,8 +71,12 @@ class FakeUpstream:
         self.url = None
 
     def start(self, timeout: float = 20.0) -> "FakeUpstream":
-        self.proc = subprocess.Popen([sys.executable, str(SCRIPT), *self.args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SCRIPT), *self.args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         if not line.startswith("listening on http://127.0.0.1:"):
             try:
@@ -133,7 +161,7 @@ class EgressBlocked(OSError):
 
 
 def _is_loopback(address) -> bool:
-    if isinstance(address, (str, bytes)):      # AF_UNIX paths
+    if isinstance(address, (str, bytes)):  # AF_UNIX paths
         return True
     host = address[0]
     if host == "localhost" or (isinstance(host, str) and host.endswith(".localhost")):
@@ -152,8 +180,11 @@ def install_loopback_guard() -> None:
     """
     if getattr(socket.socket.connect, "_loopback_guard", False):
         return
-    real_connect, real_connect_ex, real_create = socket.socket.connect, socket.socket.connect_ex, \
-        socket.create_connection
+    real_connect, real_connect_ex, real_create = (
+        socket.socket.connect,
+        socket.socket.connect_ex,
+        socket.create_connection,
+    )
 
     def connect(self, address):
         if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):

@@ -47,6 +47,7 @@ one leaves no torn file. --warm fills DIR for every company (companyfacts, submi
 newest 10-K/10-Q/20-F documents, recent daily indexes) on all cores, prints one summary line
 and exits; use it before a timed run with the arguments the run will use.
 """
+
 import argparse
 import datetime as dt
 import signal
@@ -56,16 +57,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fakeup.policy import ACTIONS, Policy, SpecError, parse_faults  # noqa: E402
-from fakeup.server import FakeServer, RequestLog  # noqa: E402
-from fakeup.warm import warm  # noqa: E402
-from fakeup.world import World  # noqa: E402
+from fakeup.policy import ACTIONS, Policy, SpecError, parse_faults
+from fakeup.server import FakeServer, RequestLog
+from fakeup.warm import warm
+from fakeup.world import World
 
 FAULT_HELP = f"""fault rule: HOST/PATH-GLOB=ACTION[:PARAM][@PROBABILITY][#COUNT]
 rules are separated by ';' or given with repeated --faults flags; the first matching rule wins.
 The glob (fnmatch) is matched against "host/path" and "host/path?query", host canonical
 (e.g. data.sec.gov/api/xbrl/companyfacts/CIK0000320193.json, query2.finance.yahoo.com/v8/*).
-ACTION: {', '.join(ACTIONS)}
+ACTION: {", ".join(ACTIONS)}
   status:CODE[,retry-after=SECONDS]  answer CODE (429 -> "Too Many Requests"), optional Retry-After
   delay:MS          answer normally after MS milliseconds (default 2000)
   hang[:MS]         say nothing for MS (default 60000) or until shutdown, then close
@@ -79,30 +80,81 @@ example: --faults 'data.sec.gov/submissions/*=status:500#1;query2.finance.yahoo.
 
 
 def parse_args(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, epilog=FAULT_HELP,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--port", type=int, default=None,
-                    help="TCP port on 127.0.0.1 (0 = any free port); required unless --warm")
+    ap = argparse.ArgumentParser(
+        description=__doc__, epilog=FAULT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="TCP port on 127.0.0.1 (0 = any free port); required unless --warm",
+    )
     ap.add_argument("--companies", type=int, required=True, help="number of synthetic companies")
-    ap.add_argument("--latency-ms", type=float, default=0.0,
-                    help="added latency per request, uniform in 0.5x..1.5x this value")
-    ap.add_argument("--edgar-rps", type=float, default=None, help="EDGAR requests per sliding second (default: no limit)")
-    ap.add_argument("--yahoo-rps", type=float, default=None, help="Yahoo requests per sliding second (default: no limit)")
-    ap.add_argument("--block-seconds", type=float, default=5.0, help="EDGAR block after a violation (default 5)")
-    ap.add_argument("--faults", action="append", default=[], metavar="SPEC", help="fault rules, see below")
-    ap.add_argument("--log", type=Path, default=None, help="append one JSON line per request to FILE: t (monotonic arrival time), host, path, status, bytes, ua, client, ms (time to answer)")
-    ap.add_argument("--seed", default="1", help="generator seed; same seed and as-of give the same bytes")
-    ap.add_argument("--as-of", type=dt.date.fromisoformat, default=None,
-                    help="the fake's today (default: today UTC); nothing is filed after it")
-    ap.add_argument("--new-filings", type=float, default=0.0, metavar="FRACTION",
-                    help="fraction of synthetic companies with a new 10-Q filed on the as-of date "
-                         "(only companies whose next report is a 10-Q qualify)")
-    ap.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
-                    help="keep generated bodies in DIR and serve them from there (see above)")
-    ap.add_argument("--warm", action="store_true",
-                    help="generate every company's bodies into --cache-dir on all cores, then exit")
-    ap.add_argument("--processes", type=int, default=None,
-                    help="worker processes for --warm (default: one per core)")
+    ap.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="added latency per request, uniform in 0.5x..1.5x this value",
+    )
+    ap.add_argument(
+        "--edgar-rps",
+        type=float,
+        default=None,
+        help="EDGAR requests per sliding second (default: no limit)",
+    )
+    ap.add_argument(
+        "--yahoo-rps",
+        type=float,
+        default=None,
+        help="Yahoo requests per sliding second (default: no limit)",
+    )
+    ap.add_argument(
+        "--block-seconds", type=float, default=5.0, help="EDGAR block after a violation (default 5)"
+    )
+    ap.add_argument(
+        "--faults", action="append", default=[], metavar="SPEC", help="fault rules, see below"
+    )
+    ap.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        help="append one JSON line per request to FILE: t (monotonic arrival time), host, path, status, bytes, ua, client, ms (time to answer)",
+    )
+    ap.add_argument(
+        "--seed", default="1", help="generator seed; same seed and as-of give the same bytes"
+    )
+    ap.add_argument(
+        "--as-of",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="the fake's today (default: today UTC); nothing is filed after it",
+    )
+    ap.add_argument(
+        "--new-filings",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction of synthetic companies with a new 10-Q filed on the as-of date "
+        "(only companies whose next report is a 10-Q qualify)",
+    )
+    ap.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep generated bodies in DIR and serve them from there (see above)",
+    )
+    ap.add_argument(
+        "--warm",
+        action="store_true",
+        help="generate every company's bodies into --cache-dir on all cores, then exit",
+    )
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="worker processes for --warm (default: one per core)",
+    )
     args = ap.parse_args(argv)
     if args.warm and args.cache_dir is None:
         ap.error("--warm needs --cache-dir")
@@ -113,26 +165,45 @@ def parse_args(argv=None):
     except SpecError as exc:
         ap.error(str(exc))
     if args.as_of is None:
-        args.as_of = dt.datetime.now(dt.timezone.utc).date()
+        args.as_of = dt.datetime.now(dt.UTC).date()
     return args
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.warm:
-        done = warm(str(args.seed), args.as_of, args.companies, args.new_filings, args.cache_dir,
-                    args.processes)
-        print(f"warmed {done['companies']} companies in {done['seconds']:.1f} s: {done['files']} files, "
-              f"{done['bytes'] / 1e6:.1f} MB in {done['dir']}", flush=True)
+        done = warm(
+            str(args.seed),
+            args.as_of,
+            args.companies,
+            args.new_filings,
+            args.cache_dir,
+            args.processes,
+        )
+        print(
+            f"warmed {done['companies']} companies in {done['seconds']:.1f} s: {done['files']} files, "
+            f"{done['bytes'] / 1e6:.1f} MB in {done['dir']}",
+            flush=True,
+        )
         return 0
-    world = World(str(args.seed), args.as_of, args.companies, args.new_filings, cache_dir=args.cache_dir)
-    policy = Policy(str(args.seed), args.latency_ms, args.edgar_rps, args.yahoo_rps, args.block_seconds,
-                    args.fault_rules)
+    world = World(
+        str(args.seed), args.as_of, args.companies, args.new_filings, cache_dir=args.cache_dir
+    )
+    policy = Policy(
+        str(args.seed),
+        args.latency_ms,
+        args.edgar_rps,
+        args.yahoo_rps,
+        args.block_seconds,
+        args.fault_rules,
+    )
     server = FakeServer(("127.0.0.1", args.port), world, policy, RequestLog(args.log))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
+    )
     thread.start()
     print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
     while not stop.wait(0.5):

@@ -1,4 +1,6 @@
 """Pieces of the fake upstream (tools/fake_upstream.py): data model, generators, routes, server."""
+
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+# Real recorded payloads (provenance in each folder's README.md), shipped with the project.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -1,4 +1,5 @@
 """A byte-bounded LRU that builds each value once even when many threads ask at the same time."""
+
 import gzip
 import threading
 import zlib

@@ -1,4 +1,5 @@
 """Dates the fake needs: fiscal quarter ends, US federal holidays, business days, HTTP dates."""
+
 import calendar
 import datetime as dt
 from email.utils import format_datetime, parsedate_to_datetime
@@ -43,11 +44,22 @@ def _observed(d: dt.date) -> dt.date:
 @lru_cache(maxsize=64)
 def federal_holidays(year: int) -> frozenset:
     """The federal holidays on which EDGAR does not disseminate filings."""
-    fixed = [dt.date(year, 1, 1), dt.date(year, 6, 19), dt.date(year, 7, 4),
-             dt.date(year, 11, 11), dt.date(year, 12, 25)]
+    fixed = [
+        dt.date(year, 1, 1),
+        dt.date(year, 6, 19),
+        dt.date(year, 7, 4),
+        dt.date(year, 11, 11),
+        dt.date(year, 12, 25),
+    ]
     days = {_observed(d) for d in fixed}
-    days |= {_nth_weekday(year, 1, 0, 3), _nth_weekday(year, 2, 0, 3), _last_weekday(year, 5, 0),
-             _nth_weekday(year, 9, 0, 1), _nth_weekday(year, 10, 0, 2), _nth_weekday(year, 11, 3, 4)}
+    days |= {
+        _nth_weekday(year, 1, 0, 3),
+        _nth_weekday(year, 2, 0, 3),
+        _last_weekday(year, 5, 0),
+        _nth_weekday(year, 9, 0, 1),
+        _nth_weekday(year, 10, 0, 2),
+        _nth_weekday(year, 11, 3, 4),
+    }
     return frozenset(days)
 
 
@@ -62,7 +74,7 @@ def next_business_day(d: dt.date) -> dt.date:
 
 
 def http_date(when: dt.datetime) -> str:
-    return format_datetime(when.astimezone(dt.timezone.utc), usegmt=True)
+    return format_datetime(when.astimezone(dt.UTC), usegmt=True)
 
 
 def parse_http_date(text: str | None) -> dt.datetime | None:
@@ -72,8 +84,10 @@ def parse_http_date(text: str | None) -> dt.datetime | None:
         parsed = parsedate_to_datetime(text)
     except (TypeError, ValueError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def epoch(d: dt.date, hour: int = 0, minute: int = 0) -> int:
-    return int(dt.datetime(d.year, d.month, d.day, hour, minute, tzinfo=dt.timezone.utc).timestamp())
+    return int(
+        dt.datetime(d.year, d.month, d.day, hour, minute, tzinfo=dt.UTC).timestamp()
+    )

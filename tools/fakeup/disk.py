@@ -9,6 +9,7 @@ A file is a fixed header (magic, raw length, gzip length, ETag hash) and the gzi
 answers go out with sendfile, identity answers are inflated on the way out. Files are written
 to a temporary name and renamed into place, so readers see a whole file or none, whoever writes.
 """
+
 import datetime as dt
 import gzip
 import hashlib
@@ -25,8 +26,18 @@ from .cache import GZIP_LEVEL, hash_bytes
 
 HEADER = struct.Struct("<4sQQQ")
 MAGIC = b"FUB1"
-GENERATOR_MODULES = ("dates", "profiles", "model", "schedule", "facts", "submissions", "documents",
-                     "world", "cache", "disk")
+GENERATOR_MODULES = (
+    "dates",
+    "profiles",
+    "model",
+    "schedule",
+    "facts",
+    "submissions",
+    "documents",
+    "world",
+    "cache",
+    "disk",
+)
 CHUNK = 1 << 16
 
 
@@ -102,7 +113,9 @@ class DiskCache:
         self.dir = Path(root) / key
         self.dir.mkdir(parents=True, exist_ok=True)
         if not (self.dir / "key.json").exists():
-            self.write_bytes("key.json", (json.dumps(inputs, indent=1, sort_keys=True) + "\n").encode())
+            self.write_bytes(
+                "key.json", (json.dumps(inputs, indent=1, sort_keys=True) + "\n").encode()
+            )
 
     def load(self, name: str) -> DiskBody | None:
         """The cached body, or None when it is missing or not whole."""

@@ -1,4 +1,5 @@
 """Routes for www.sec.gov, data.sec.gov and raw.githubusercontent.com."""
+
 import datetime as dt
 import re
 
@@ -6,14 +7,19 @@ from . import listings, responses
 from .dates import http_date
 from .responses import Response
 
-DATA_HEADERS = {"Cache-Control": "max-age=0, no-cache, no-store", "Pragma": "no-cache",
-                "Vary": "Accept-Encoding"}
+DATA_HEADERS = {
+    "Cache-Control": "max-age=0, no-cache, no-store",
+    "Pragma": "no-cache",
+    "Vary": "Accept-Encoding",
+}
 SUBMISSIONS = re.compile(r"^/submissions/CIK(\d{10})(?:-submissions-(\d{3}))?\.json$")
 FACTS = re.compile(r"^/api/xbrl/companyfacts/CIK(\d{10})\.json$")
 INDEX = re.compile(r"^/Archives/edgar/daily-index/(\d{4})/QTR([1-4])/form\.(\d{8})\.idx$")
 DOC = re.compile(r"^/Archives/edgar/data/(\d+)/(\d{18})/([^/]+(?:/[^/]+)?)$")
-GITHUB = re.compile(r"^/rreichel3/US-Stock-Symbols/main/(nyse|nasdaq)/(\1_tickers\.json|\1_tickers\.txt|"
-                    r"\1_full_tickers\.json)$")
+GITHUB = re.compile(
+    r"^/rreichel3/US-Stock-Symbols/main/(nyse|nasdaq)/(\1_tickers\.json|\1_tickers\.txt|"
+    r"\1_full_tickers\.json)$"
+)
 
 
 def data_sec_gov(world, path: str, headers) -> Response:
@@ -33,33 +39,44 @@ def data_sec_gov(world, path: str, headers) -> Response:
     else:
         resp = Response(200, body, "application/json")
     resp.headers.update(DATA_HEADERS)
-    resp.headers["Expires"] = http_date(dt.datetime.now(dt.timezone.utc))
+    resp.headers["Expires"] = http_date(dt.datetime.now(dt.UTC))
     return resp
 
 
 def www_sec_gov(world, path: str, headers) -> Response:
-    published = dt.datetime.combine(world.as_of, dt.time(6, 0), dt.timezone.utc)
+    published = dt.datetime.combine(world.as_of, dt.time(6, 0), dt.UTC)
     if path in ("/files/company_tickers.json", "/files/company_tickers_exchange.json"):
-        build = listings.company_tickers if path.endswith("tickers.json") else listings.company_tickers_exchange
+        build = (
+            listings.company_tickers
+            if path.endswith("tickers.json")
+            else listings.company_tickers_exchange
+        )
         body = world.static(path, lambda: build(world))
         resp = Response(200, body, "application/json", {"Cache-Control": "max-age=60"})
         return responses.conditional(resp, published, headers, etag=False)
     if m := INDEX.match(path):
         day = _date(m.group(3))
-        body = world.daily_index(day) if day and str(day.year) == m.group(1) and \
-            (day.month - 1) // 3 + 1 == int(m.group(2)) else None
+        body = (
+            world.daily_index(day)
+            if day and str(day.year) == m.group(1) and (day.month - 1) // 3 + 1 == int(m.group(2))
+            else None
+        )
         if body is None:
             return responses.access_denied()
-        stamp = dt.datetime.combine(day, dt.time(22, 0), dt.timezone.utc)
-        return responses.conditional(Response(200, body, "text/plain", {"Accept-Ranges": "bytes"}), stamp, headers)
+        stamp = dt.datetime.combine(day, dt.time(22, 0), dt.UTC)
+        return responses.conditional(
+            Response(200, body, "text/plain", {"Accept-Ranges": "bytes"}), stamp, headers
+        )
     if m := DOC.match(path):
         found = world.document(*m.groups())
         if found is None:
             return responses.access_denied()
         body, filed = found
         ctype = "text/xml" if path.endswith(".xml") else "text/html"
-        stamp = dt.datetime.combine(filed, dt.time(10, 30), dt.timezone.utc)
-        return responses.conditional(Response(200, body, ctype, {"Accept-Ranges": "bytes"}), stamp, headers)
+        stamp = dt.datetime.combine(filed, dt.time(10, 30), dt.UTC)
+        return responses.conditional(
+            Response(200, body, ctype, {"Accept-Ranges": "bytes"}), stamp, headers
+        )
     if path.startswith("/Archives/"):
         return responses.access_denied()
     return responses.text(404, "<html><body><h1>Page Not Found</h1></body></html>", "text/html")
@@ -71,8 +88,13 @@ def github(world, path: str, headers) -> Response:
         return responses.text(404, "404: Not Found")
     exchange = "NYSE" if m.group(1) == "nyse" else "Nasdaq"
     name = m.group(2)
-    build = (listings.tickers_txt if name.endswith(".txt") else
-             listings.full_tickers_json if "_full_" in name else listings.tickers_json)
+    build = (
+        listings.tickers_txt
+        if name.endswith(".txt")
+        else listings.full_tickers_json
+        if "_full_" in name
+        else listings.tickers_json
+    )
     body = world.static(path, lambda: build(world, exchange))
     return Response(200, body, "text/plain; charset=utf-8", {"Cache-Control": "max-age=300"})
 

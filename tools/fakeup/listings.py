@@ -1,4 +1,5 @@
 """Ticker files: the GitHub US-Stock-Symbols lists and SEC's company_tickers*.json, in their real shapes."""
+
 import json
 import random
 import re
@@ -45,14 +46,22 @@ def full_tickers_json(world, exchange: str) -> bytes:
         rng = random.Random(f"{world.seed}/screener/{p.key}")
         price = rng.uniform(5, 400)
         change = price * rng.uniform(-0.03, 0.03)
-        out.append({
-            "symbol": symbol, "name": f"{p.name} Common Stock", "lastsale": f"${price:.2f}",
-            "netchange": f"{change:.2f}", "pctchange": f"{change / price * 100:.3f}%",
-            "volume": str(rng.randint(10_000, 30_000_000)),
-            "marketCap": f"{p.revenue0 * rng.uniform(0.5, 8):.2f}", "country": p.country,
-            "ipoyear": str(p.ipo_year), "industry": p.industry,
-            "sector": p.extra.get("nasdaq_sector", p.sector), "url": f"/market-activity/stocks/{symbol.lower()}",
-        })
+        out.append(
+            {
+                "symbol": symbol,
+                "name": f"{p.name} Common Stock",
+                "lastsale": f"${price:.2f}",
+                "netchange": f"{change:.2f}",
+                "pctchange": f"{change / price * 100:.3f}%",
+                "volume": str(rng.randint(10_000, 30_000_000)),
+                "marketCap": f"{p.revenue0 * rng.uniform(0.5, 8):.2f}",
+                "country": p.country,
+                "ipoyear": str(p.ipo_year),
+                "industry": p.industry,
+                "sector": p.extra.get("nasdaq_sector", p.sector),
+                "url": f"/market-activity/stocks/{symbol.lower()}",
+            }
+        )
     return (json.dumps(out, indent=2, ensure_ascii=False) + "\n").encode()
 
 
@@ -64,7 +73,9 @@ def company_tickers(world) -> bytes:
     extra = []
     for p in world.profiles:
         if p.cik and p.ticker not in known:
-            entry = json.dumps({"cik_str": p.cik, "ticker": p.ticker, "title": p.name}, separators=(",", ":"))
+            entry = json.dumps(
+                {"cik_str": p.cik, "ticker": p.ticker, "title": p.name}, separators=(",", ":")
+            )
             extra.append(f'"{n}":{entry}')
             n += 1
     return raw[:-1] + ("," + ",".join(extra) if extra else "").encode() + b"}"
@@ -73,7 +84,10 @@ def company_tickers(world) -> bytes:
 def company_tickers_exchange(world) -> bytes:
     raw = (FIXTURES / "edgar/company_tickers_exchange.json").read_bytes().rstrip()
     known = {row[2] for row in json.loads(raw)["data"]}
-    extra = [json.dumps([p.cik, p.name, p.ticker, p.exchange], separators=(",", ":"))
-             for p in world.profiles if p.cik and p.ticker not in known]
+    extra = [
+        json.dumps([p.cik, p.name, p.ticker, p.exchange], separators=(",", ":"))
+        for p in world.profiles
+        if p.cik and p.ticker not in known
+    ]
     assert raw.endswith(b"]]}")
     return raw[:-2] + ("," + ",".join(extra) if extra else "").encode() + b"]}"

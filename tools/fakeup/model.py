@@ -4,6 +4,7 @@ Values live on a grid of fiscal quarters; per-share numbers are kept on the orig
 and converted to the basis in force on a given filing date, which is how restated comparatives
 after a stock split come about.
 """
+
 import datetime as dt
 import math
 import random
@@ -19,12 +20,13 @@ INSTANT = ("equity", "ltd_noncurrent", "ltd_current", "short_borrowings", "liabi
 @dataclass(frozen=True)
 class Profile:
     """Static description of one company (synthetic or standing in for a fixture company)."""
-    key: str                      # stable id used in seeds: the CIK, or the ticker when no CIK
+
+    key: str  # stable id used in seeds: the CIK, or the ticker when no CIK
     cik: int | None
-    ticker: str                   # SEC/Yahoo spelling, e.g. BRK-B
-    list_symbol: str              # spelling in the GitHub lists, e.g. "BRK/B"
+    ticker: str  # SEC/Yahoo spelling, e.g. BRK-B
+    list_symbol: str  # spelling in the GitHub lists, e.g. "BRK/B"
     name: str
-    exchange: str                 # "NYSE" or "Nasdaq"
+    exchange: str  # "NYSE" or "Nasdaq"
     sector: str
     industry: str
     sic: str
@@ -33,12 +35,12 @@ class Profile:
     state: str
     fye_month: int
     first_fy: int
-    taxonomy: str = "us-gaap"     # or "ifrs-full"
-    annual_form: str = "10-K"     # or "20-F"
+    taxonomy: str = "us-gaap"  # or "ifrs-full"
+    annual_form: str = "10-K"  # or "20-F"
     quarterly: bool = True
     has_eps: bool = True
-    revenue_tags: tuple = (("Revenues", None),)   # (concept, used for filings filed before date)
-    splits: tuple = ()            # ((date, ratio), ...)
+    revenue_tags: tuple = (("Revenues", None),)  # (concept, used for filings filed before date)
+    splits: tuple = ()  # ((date, ratio), ...)
     revenue0: float = 1e9
     growth: float = 0.05
     margin: float = 0.1
@@ -129,12 +131,13 @@ class Series:
 @dataclass(frozen=True)
 class Filing:
     """One EDGAR filing of a served company."""
+
     accn: str
     form: str
     filed: dt.date
     report: dt.date | None
     doc: str
-    q: int | None = None          # fiscal quarter index of the period, for 10-K/10-Q/20-F
+    q: int | None = None  # fiscal quarter index of the period, for 10-K/10-Q/20-F
     items: str = ""
     description: str = ""
 

@@ -1,4 +1,5 @@
 """Rate limits, latency and injected faults: the misbehaviour the job has to survive."""
+
 import bisect
 import fnmatch
 import random
@@ -7,10 +8,14 @@ import threading
 from dataclasses import dataclass
 
 ACTIONS = ("status", "delay", "hang", "truncate", "malformed", "empty", "reset")
-RULE = re.compile(r"^(?P<pattern>.+?)=(?P<action>" + "|".join(ACTIONS) + r")(?::(?P<param>[^@#]*))?"
-                  r"(?:@(?P<prob>[0-9.]+))?(?:#(?P<count>\d+))?$")
-UA_OK = re.compile(r"[A-Za-z]{2,}.*\s\S+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|"
-                   r"\S+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\s.*[A-Za-z]{2,}")
+RULE = re.compile(
+    r"^(?P<pattern>.+?)=(?P<action>" + "|".join(ACTIONS) + r")(?::(?P<param>[^@#]*))?"
+    r"(?:@(?P<prob>[0-9.]+))?(?:#(?P<count>\d+))?$"
+)
+UA_OK = re.compile(
+    r"[A-Za-z]{2,}.*\s\S+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}|"
+    r"\S+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\s.*[A-Za-z]{2,}"
+)
 
 
 class SpecError(ValueError):
@@ -48,9 +53,16 @@ def parse_faults(specs: list[str]) -> list[Fault]:
         for text in filter(None, (s.strip() for s in spec.split(";"))):
             m = RULE.match(text)
             if not m:
-                raise SpecError(f"bad fault rule {text!r}: expected HOST/PATH-GLOB=ACTION[:PARAM][@P][#N]")
-            f = Fault(m["pattern"], m["action"], m["param"] or "",
-                      float(m["prob"]) if m["prob"] else 1.0, int(m["count"]) if m["count"] else None)
+                raise SpecError(
+                    f"bad fault rule {text!r}: expected HOST/PATH-GLOB=ACTION[:PARAM][@P][#N]"
+                )
+            f = Fault(
+                m["pattern"],
+                m["action"],
+                m["param"] or "",
+                float(m["prob"]) if m["prob"] else 1.0,
+                int(m["count"]) if m["count"] else None,
+            )
             if f.action == "status":
                 try:
                     f.status
@@ -88,11 +100,13 @@ class Window:
         with self.lock:
             times = self.hits.setdefault(client, [])
             bisect.insort(times, now)
-            del times[:bisect.bisect_right(times, times[-1] - 2.0)]
+            del times[: bisect.bisect_right(times, times[-1] - 2.0)]
             first = bisect.bisect_right(times, now - 1.0)
             last = bisect.bisect_right(times, now)
-            if any(bisect.bisect_left(times, times[i] + 1.0) - i > self.limit
-                   for i in range(first, last)):
+            if any(
+                bisect.bisect_left(times, times[i] + 1.0) - i > self.limit
+                for i in range(first, last)
+            ):
                 if self.block_seconds:
                     self.blocked_until[client] = now + self.block_seconds
                 return False

@@ -1,11 +1,12 @@
 """The response value routes return, and the SEC/GitHub error bodies."""
+
 import datetime as dt
 from dataclasses import dataclass, field
 
 from . import FIXTURES
 from .cache import Body, hash_bytes
-from .disk import DiskBody
 from .dates import http_date, parse_http_date
+from .disk import DiskBody
 
 
 @dataclass
@@ -24,14 +25,20 @@ def text(status: int, body: str, ctype: str = "text/plain; charset=utf-8", **hea
     return Response(status, body.encode(), ctype, headers)
 
 
-def conditional(resp: Response, last_modified: dt.datetime, request_headers, etag: bool = True) -> Response:
+def conditional(
+    resp: Response, last_modified: dt.datetime, request_headers, etag: bool = True
+) -> Response:
     """Add validators and answer 304 when the client's copy is current (www.sec.gov behaviour)."""
     resp.headers["Last-Modified"] = http_date(last_modified)
     if etag:
-        resp.headers["ETag"] = f'"{abs(hash_bytes(resp.body)):x}"' if isinstance(resp.body, bytes) else resp.body.etag
+        resp.headers["ETag"] = (
+            f'"{abs(hash_bytes(resp.body)):x}"' if isinstance(resp.body, bytes) else resp.body.etag
+        )
     match = request_headers.get("If-None-Match")
     since = parse_http_date(request_headers.get("If-Modified-Since"))
-    if (match and match == resp.headers.get("ETag")) or (not match and since and last_modified <= since):
+    if (match and match == resp.headers.get("ETag")) or (
+        not match and since and last_modified <= since
+    ):
         return Response(304, b"", resp.ctype, resp.headers)
     return resp
 
@@ -47,12 +54,15 @@ def _fixture_error(name: str) -> str:
 
 def access_denied() -> Response:
     """What www.sec.gov/Archives answers for an object that does not exist (S3 behind it)."""
-    return Response(403, _fixture_error("archives-403-AccessDenied.xml").encode(), "application/xml")
+    return Response(
+        403, _fixture_error("archives-403-AccessDenied.xml").encode(), "application/xml"
+    )
 
 
 def no_such_key(key: str) -> Response:
     body = _fixture_error("data.sec.gov-404-NoSuchKey.xml").replace(
-        "<Key>submissions/CIK-000000001.json</Key>", f"<Key>{key}</Key>")
+        "<Key>submissions/CIK-000000001.json</Key>", f"<Key>{key}</Key>"
+    )
     return Response(404, body.encode(), "application/xml")
 
 
@@ -76,22 +86,31 @@ _SEC_PAGE = """<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "h
 
 
 def rate_exceeded(reference: str) -> Response:
-    paras = ("<p>To allow for equitable access to all users, SEC reserves the right to limit requests "
-             "originating from undeclared automated tools. Your request rate has exceeded the SEC's maximum "
-             "allowable requests per second. Your access to SEC.gov will be limited for 10 minutes.</p>\n"
-             "<p>Please declare your traffic by updating your user agent to include company specific "
-             "information. The block will be lifted automatically by waiting 10 minutes. Continuing to "
-             "exceed the SEC's maximum allowable request rate during the time-out period will extend the "
-             "duration of the time-out period.</p>")
-    body = _SEC_PAGE.format(heading="Request Rate Threshold Exceeded", paragraphs=paras, reference=reference)
+    paras = (
+        "<p>To allow for equitable access to all users, SEC reserves the right to limit requests "
+        "originating from undeclared automated tools. Your request rate has exceeded the SEC's maximum "
+        "allowable requests per second. Your access to SEC.gov will be limited for 10 minutes.</p>\n"
+        "<p>Please declare your traffic by updating your user agent to include company specific "
+        "information. The block will be lifted automatically by waiting 10 minutes. Continuing to "
+        "exceed the SEC's maximum allowable request rate during the time-out period will extend the "
+        "duration of the time-out period.</p>"
+    )
+    body = _SEC_PAGE.format(
+        heading="Request Rate Threshold Exceeded", paragraphs=paras, reference=reference
+    )
     return Response(403, body.encode(), "text/html")
 
 
 def undeclared_tool(reference: str) -> Response:
-    paras = ("<p>Your request has been identified as part of a network of automated tools outside of the "
-             "acceptable policy and will be managed until action is taken to declare your traffic.</p>\n"
-             "<p>Please declare your traffic by updating your user agent to include company specific "
-             "information.</p>")
-    body = _SEC_PAGE.format(heading="Your Request Originates from an Undeclared Automated Tool",
-                            paragraphs=paras, reference=reference)
+    paras = (
+        "<p>Your request has been identified as part of a network of automated tools outside of the "
+        "acceptable policy and will be managed until action is taken to declare your traffic.</p>\n"
+        "<p>Please declare your traffic by updating your user agent to include company specific "
+        "information.</p>"
+    )
+    body = _SEC_PAGE.format(
+        heading="Your Request Originates from an Undeclared Automated Tool",
+        paragraphs=paras,
+        reference=reference,
+    )
     return Response(403, body.encode(), "text/html")

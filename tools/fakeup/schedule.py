@@ -1,4 +1,5 @@
 """The filing calendar of a modelled company: periodic reports, 8-Ks, proxies and Form 4s up to as-of."""
+
 import datetime as dt
 import random
 
@@ -41,7 +42,7 @@ def build(p: Profile, seed: str, as_of: dt.date, new_filing: bool = False) -> li
     """All filings dated before as_of (plus the as_of 10-Q when new_filing), newest first."""
     rng = random.Random(f"{seed}/{p.key}/filings")
     stem = doc_stem(p)
-    rows = []   # (filed, order, form, report, doc, q, items, description)
+    rows = []  # (filed, order, form, report, doc, q, items, description)
     pending = pending_quarterly(p, seed, as_of) if new_filing else None
     for q, form, filed in periodic_due(p, seed, as_of):
         if filed >= as_of:
@@ -58,20 +59,55 @@ def build(p: Profile, seed: str, as_of: dt.date, new_filing: bool = False) -> li
             rows.append((six_k, 1, "6-K", end, f"{stem}-6k{six_k:%Y%m%d}.htm", None, "", "6-K"))
             continue
         release = next_business_day(filed - dt.timedelta(days=rng.randint(0, 6)))
-        rows.append((release, 1, "8-K", release, f"{stem}-{release:%Y%m%d}x8k.htm", None,
-                     "2.02,9.01", "8-K"))
+        rows.append(
+            (
+                release,
+                1,
+                "8-K",
+                release,
+                f"{stem}-{release:%Y%m%d}x8k.htm",
+                None,
+                "2.02,9.01",
+                "8-K",
+            )
+        )
         if form == p.annual_form:
             proxy = next_business_day(filed + dt.timedelta(days=rng.randint(25, 45)))
             meeting = next_business_day(proxy + dt.timedelta(days=rng.randint(35, 50)))
-            rows.append((proxy, 3, "DEF 14A", meeting, f"{stem}{proxy.year}_def14a.htm", None, "",
-                         "DEFINITIVE PROXY STATEMENT"))
-            rows.append((meeting, 4, "8-K", meeting, f"{stem}-{meeting:%Y%m%d}x8k.htm", None,
-                         "5.07", "8-K"))
+            rows.append(
+                (
+                    proxy,
+                    3,
+                    "DEF 14A",
+                    meeting,
+                    f"{stem}{proxy.year}_def14a.htm",
+                    None,
+                    "",
+                    "DEFINITIVE PROXY STATEMENT",
+                )
+            )
+            rows.append(
+                (meeting, 4, "8-K", meeting, f"{stem}-{meeting:%Y%m%d}x8k.htm", None, "5.07", "8-K")
+            )
         for _ in range(rng.randint(0, 3)):
             d = next_business_day(filed + dt.timedelta(days=rng.randint(1, 80)))
-            rows.append((d, 5, "4", d, f"xslF345X05/wk-form4_{rng.randint(10**9, 2 * 10**9)}.xml",
-                         None, "", "FORM 4"))
-    rows = [r for r in rows if r[0] < as_of or (r[0] == as_of and pending is not None and r[5] == pending)]
+            rows.append(
+                (
+                    d,
+                    5,
+                    "4",
+                    d,
+                    f"xslF345X05/wk-form4_{rng.randint(10**9, 2 * 10**9)}.xml",
+                    None,
+                    "",
+                    "FORM 4",
+                )
+            )
+    rows = [
+        r
+        for r in rows
+        if r[0] < as_of or (r[0] == as_of and pending is not None and r[5] == pending)
+    ]
     rows.sort(key=lambda r: (r[0], r[1]))
     filings, seq, year = [], 0, None
     for filed, _, form, report, doc, q, items, desc in rows:

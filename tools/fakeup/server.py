@@ -1,4 +1,5 @@
 """The HTTP side: host routing, limits, faults, gzip, keep-alive and the JSON request log."""
+
 import gzip
 import json
 import socket
@@ -15,8 +16,14 @@ from .policy import Policy, declared_user_agent
 from .responses import Response, rate_exceeded, text, undeclared_tool
 
 EDGAR_HOSTS = ("www.sec.gov", "data.sec.gov")
-YAHOO_HOSTS = ("fc.yahoo.com", "query1.finance.yahoo.com", "query2.finance.yahoo.com", "guce.yahoo.com",
-               "consent.yahoo.com", "finance.yahoo.com")
+YAHOO_HOSTS = (
+    "fc.yahoo.com",
+    "query1.finance.yahoo.com",
+    "query2.finance.yahoo.com",
+    "guce.yahoo.com",
+    "consent.yahoo.com",
+    "finance.yahoo.com",
+)
 HOSTS = EDGAR_HOSTS + YAHOO_HOSTS + ("raw.githubusercontent.com",)
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 # The kernel's receive stamp of each packet; Python names no constant for it (Linux: 35).
@@ -136,7 +143,10 @@ class Handler(BaseHTTPRequestHandler):
         self.latency = srv.policy.latency()
         fault = None
         if host is None:
-            resp = text(421, f"unknown host {self.headers.get('Host')!r}; this fake serves: {', '.join(HOSTS)}\n")
+            resp = text(
+                421,
+                f"unknown host {self.headers.get('Host')!r}; this fake serves: {', '.join(HOSTS)}\n",
+            )
         elif host in EDGAR_HOSTS and not srv.policy.edgar.allow(client, started):
             resp = rate_exceeded(srv.reference())
         elif host in EDGAR_HOSTS and not declared_user_agent(ua):
@@ -192,13 +202,16 @@ class Handler(BaseHTTPRequestHandler):
         else:
             raw = resp.raw
             if label == "malformed":
-                raw = raw[: len(raw) // 2] + b"\x00<<malformed>>" if raw else b"{\"malformed"
+                raw = raw[: len(raw) // 2] + b"\x00<<malformed>>" if raw else b'{"malformed'
             elif label == "empty":
                 raw, resp.status = b"", 200
             encoded = wants_gzip and len(raw) > 0 and resp.status != 304
             if encoded:
-                payload = body.gz if label not in ("malformed", "empty") and not isinstance(body, bytes) else \
-                    gzip.compress(raw, compresslevel=5, mtime=0)
+                payload = (
+                    body.gz
+                    if label not in ("malformed", "empty") and not isinstance(body, bytes)
+                    else gzip.compress(raw, compresslevel=5, mtime=0)
+                )
             else:
                 payload = raw
             length = len(payload)
@@ -206,7 +219,16 @@ class Handler(BaseHTTPRequestHandler):
                 payload = payload[: len(payload) // 2]
         if self.latency:
             time.sleep(self.latency)
-        self._log(started, host, target, resp.status, length if from_disk else len(payload), ua, client, label)
+        self._log(
+            started,
+            host,
+            target,
+            resp.status,
+            length if from_disk else len(payload),
+            ua,
+            client,
+            label,
+        )
         self.send_response(resp.status)
         if resp.status != 304:
             self.send_header("Content-Type", resp.ctype)
@@ -230,9 +252,16 @@ class Handler(BaseHTTPRequestHandler):
             self._drop(rst=False)
 
     def _log(self, started, host, target, status, size, ua, client, fault):
-        entry = {"t": round(started, 6), "host": host or self.headers.get("Host"), "path": target,
-                 "status": status, "bytes": size, "ua": self.headers.get("User-Agent"), "client": client,
-                 "ms": round((time.monotonic() - started) * 1000, 2)}
+        entry = {
+            "t": round(started, 6),
+            "host": host or self.headers.get("Host"),
+            "path": target,
+            "status": status,
+            "bytes": size,
+            "ua": self.headers.get("User-Agent"),
+            "client": client,
+            "ms": round((time.monotonic() - started) * 1000, 2),
+        }
         if fault:
             entry["fault"] = fault
         self.server.log.write(**entry)
@@ -242,7 +271,9 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         try:
             if rst:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
             else:
                 self.connection.shutdown(socket.SHUT_RDWR)
             self.connection.close()
@@ -255,8 +286,17 @@ def _fault_status(host: str, fault) -> Response:
     if status == 429:
         resp = text(429, "Too Many Requests\r\n")
     elif host in YAHOO_HOSTS:
-        resp = Response(status, json.dumps({"finance": {"result": None, "error": {
-            "code": str(status), "description": f"injected status {status}"}}}).encode())
+        resp = Response(
+            status,
+            json.dumps(
+                {
+                    "finance": {
+                        "result": None,
+                        "error": {"code": str(status), "description": f"injected status {status}"},
+                    }
+                }
+            ).encode(),
+        )
     else:
         resp = text(status, f"injected status {status}\n")
     if fault.retry_after:

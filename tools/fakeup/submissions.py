@@ -1,15 +1,30 @@
 """Submissions JSON (data.sec.gov/submissions) built from Filing lists, and Filing lists from real payloads."""
+
 import datetime as dt
 import json
 import random
 
+from . import schedule
 from .dates import month_end, next_business_day
 from .model import Filing, Profile
-from . import schedule
 
-COLUMNS = ("accessionNumber", "filingDate", "reportDate", "acceptanceDateTime", "act", "form",
-           "fileNumber", "filmNumber", "items", "core_type", "size", "isXBRL", "isInlineXBRL",
-           "primaryDocument", "primaryDocDescription")
+COLUMNS = (
+    "accessionNumber",
+    "filingDate",
+    "reportDate",
+    "acceptanceDateTime",
+    "act",
+    "form",
+    "fileNumber",
+    "filmNumber",
+    "items",
+    "core_type",
+    "size",
+    "isXBRL",
+    "isInlineXBRL",
+    "primaryDocument",
+    "primaryDocDescription",
+)
 PERIODIC = ("10-K", "10-Q", "20-F")
 XBRL_FORMS = ("10-K", "10-Q", "20-F", "8-K", "6-K", "DEF 14A")
 
@@ -38,8 +53,18 @@ def from_columns(p: Profile, cols: dict) -> list[Filing]:
         form = cols["form"][i]
         report = _date(cols["reportDate"][i])
         q = quarter_of(p, report) if form in PERIODIC else None
-        out.append(Filing(accn, form, _date(cols["filingDate"][i]), report, cols["primaryDocument"][i],
-                          q, cols["items"][i], cols["primaryDocDescription"][i]))
+        out.append(
+            Filing(
+                accn,
+                form,
+                _date(cols["filingDate"][i]),
+                report,
+                cols["primaryDocument"][i],
+                q,
+                cols["items"][i],
+                cols["primaryDocDescription"][i],
+            )
+        )
     return out
 
 
@@ -51,14 +76,22 @@ def from_facts(p: Profile, facts: dict) -> list[Filing]:
             for unit in concept["units"].values():
                 for f in unit:
                     row = seen.setdefault(f["accn"], [f["form"], f["filed"], f["end"]])
-                    row[2] = max(row[2], f["end"]) if f.get("fp") in ("FY", "Q1", "Q2", "Q3", "Q4") else row[2]
+                    row[2] = (
+                        max(row[2], f["end"])
+                        if f.get("fp") in ("FY", "Q1", "Q2", "Q3", "Q4")
+                        else row[2]
+                    )
     stem = schedule.doc_stem(p)
     out = []
     for accn, (form, filed, end) in seen.items():
         report = dt.date.fromisoformat(end)
         base = form.split("/")[0]
         q = quarter_of(p, report) if base in PERIODIC else None
-        doc = f"{stem}-{report:%Y%m%d}.htm" if base in PERIODIC else f"{stem}-{filed.replace('-', '')}x8k.htm"
+        doc = (
+            f"{stem}-{report:%Y%m%d}.htm"
+            if base in PERIODIC
+            else f"{stem}-{filed.replace('-', '')}x8k.htm"
+        )
         out.append(Filing(accn, form, dt.date.fromisoformat(filed), report, doc, q, "", form))
     out.sort(key=lambda f: (f.filed, f.accn), reverse=True)
     return out
@@ -89,12 +122,23 @@ def columns(p: Profile, filings: list[Filing]) -> dict:
         xbrl = int(base in XBRL_FORMS)
         insider = f.form in ("3", "4", "5")
         seconds = int(f.accn[-6:]) % 3600
-        values = (f.accn, f.filed.isoformat(), f.report.isoformat() if f.report else "",
-                  f"{f.filed}T{6 + seconds // 600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.000Z",
-                  "" if insider else "34", f.form, "" if insider else f"001-{30000 + (p.cik or 0) % 9999}",
-                  "" if insider else str(25_000_000 + int(f.accn[-6:]) * 7 % 10**7), f.items,
-                  "XBRL" if xbrl else f.form, 5000 + int(f.accn[-6:]) * 7919 % 9_000_000, xbrl, xbrl,
-                  f.doc, f.description)
+        values = (
+            f.accn,
+            f.filed.isoformat(),
+            f.report.isoformat() if f.report else "",
+            f"{f.filed}T{6 + seconds // 600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.000Z",
+            "" if insider else "34",
+            f.form,
+            "" if insider else f"001-{30000 + (p.cik or 0) % 9999}",
+            "" if insider else str(25_000_000 + int(f.accn[-6:]) * 7 % 10**7),
+            f.items,
+            "XBRL" if xbrl else f.form,
+            5000 + int(f.accn[-6:]) * 7919 % 9_000_000,
+            xbrl,
+            xbrl,
+            f.doc,
+            f.description,
+        )
         for c, v in zip(COLUMNS, values):
             cols[c].append(v)
     return cols
@@ -104,25 +148,58 @@ def document(p: Profile, recent: list[Filing], pages: list[tuple[str, list[Filin
     """The submissions JSON body: metadata, filings.recent and filings.files."""
     cik = f"{p.cik:010d}"
     doc = {
-        "cik": cik, "entityType": "operating", "sic": p.sic, "sicDescription": p.sic_description,
-        "ownerOrg": "06 Technology", "insiderTransactionForOwnerExists": 0,
-        "insiderTransactionForIssuerExists": 1, "name": p.name, "tickers": [p.ticker],
-        "exchanges": [p.exchange], "ein": f"{(p.cik or 0) * 7919 % 10**9:09d}", "lei": None,
-        "description": "", "website": "", "investorWebsite": "",
-        "category": "Large accelerated filer" if p.revenue0 > 5e9 else
-                    "Non-accelerated filer<br>Smaller reporting company",
-        "fiscalYearEnd": f"{month_end(2001, p.fye_month):%m%d}", "stateOfIncorporation": p.state,
+        "cik": cik,
+        "entityType": "operating",
+        "sic": p.sic,
+        "sicDescription": p.sic_description,
+        "ownerOrg": "06 Technology",
+        "insiderTransactionForOwnerExists": 0,
+        "insiderTransactionForIssuerExists": 1,
+        "name": p.name,
+        "tickers": [p.ticker],
+        "exchanges": [p.exchange],
+        "ein": f"{(p.cik or 0) * 7919 % 10**9:09d}",
+        "lei": None,
+        "description": "",
+        "website": "",
+        "investorWebsite": "",
+        "category": "Large accelerated filer"
+        if p.revenue0 > 5e9
+        else "Non-accelerated filer<br>Smaller reporting company",
+        "fiscalYearEnd": f"{month_end(2001, p.fye_month):%m%d}",
+        "stateOfIncorporation": p.state,
         "stateOfIncorporationDescription": p.state,
-        "addresses": {kind: {"street1": "100 MAIN STREET", "street2": None, "city": "WILMINGTON",
-                             "stateOrCountry": p.state, "zipCode": "19801",
-                             "stateOrCountryDescription": p.state, "isForeignLocation": 0,
-                             "foreignStateTerritory": None, "country": None, "countryCode": None}
-                      for kind in ("mailing", "business")},
-        "phone": "302-555-0100", "flags": "", "formerNames": [],
-        "filings": {"recent": columns(p, recent),
-                    "files": [{"name": name, "filingCount": len(rows),
-                               "filingFrom": rows[-1].filed.isoformat(), "filingTo": rows[0].filed.isoformat()}
-                              for name, rows in pages if rows]},
+        "addresses": {
+            kind: {
+                "street1": "100 MAIN STREET",
+                "street2": None,
+                "city": "WILMINGTON",
+                "stateOrCountry": p.state,
+                "zipCode": "19801",
+                "stateOrCountryDescription": p.state,
+                "isForeignLocation": 0,
+                "foreignStateTerritory": None,
+                "country": None,
+                "countryCode": None,
+            }
+            for kind in ("mailing", "business")
+        },
+        "phone": "302-555-0100",
+        "flags": "",
+        "formerNames": [],
+        "filings": {
+            "recent": columns(p, recent),
+            "files": [
+                {
+                    "name": name,
+                    "filingCount": len(rows),
+                    "filingFrom": rows[-1].filed.isoformat(),
+                    "filingTo": rows[0].filed.isoformat(),
+                }
+                for name, rows in pages
+                if rows
+            ],
+        },
     }
     return json.dumps(doc, separators=(",", ":")).encode()
 

@@ -4,6 +4,7 @@ Per company: companyfacts, submissions and its page files, and the newest annual
 primary documents (the ones the job reads sections from); then the daily indexes near as-of.
 Bodies already in the cache are skipped, so a second warm-up only checks.
 """
+
 import multiprocessing
 import os
 import sys
@@ -16,8 +17,15 @@ _world: World | None = None
 
 def _start(seed, as_of, companies, new_fraction, cache_dir):
     global _world
-    _world = World(seed, as_of, companies, new_fraction, cache_bytes=4 << 20, cache_dir=cache_dir,
-                   memo_items=2000)
+    _world = World(
+        seed,
+        as_of,
+        companies,
+        new_fraction,
+        cache_bytes=4 << 20,
+        cache_dir=cache_dir,
+        memo_items=2000,
+    )
 
 
 def _company(i: int) -> list:
@@ -37,8 +45,15 @@ def _company(i: int) -> list:
     return w.index_rows(p)
 
 
-def warm(seed: str, as_of, companies: int, new_fraction: float, cache_dir, processes: int | None = None,
-         progress=sys.stderr) -> dict:
+def warm(
+    seed: str,
+    as_of,
+    companies: int,
+    new_fraction: float,
+    cache_dir,
+    processes: int | None = None,
+    progress=sys.stderr,
+) -> dict:
     started = time.monotonic()
     world = World(seed, as_of, companies, new_fraction, cache_dir=cache_dir)
     world.disk.sweep_temporaries()
@@ -52,9 +67,18 @@ def warm(seed: str, as_of, companies: int, new_fraction: float, cache_dir, proce
             done += 1
             if progress and time.monotonic() - shown > 5:
                 shown = time.monotonic()
-                print(f"warm: {done}/{n} companies, {shown - started:.0f} s", file=progress, flush=True)
+                print(
+                    f"warm: {done}/{n} companies, {shown - started:.0f} s",
+                    file=progress,
+                    flush=True,
+                )
     if world.disk.load_json(world.index_name) is None:
         world.store_recent_index(rows)
     files, size = world.disk.usage()
-    return {"companies": n, "seconds": time.monotonic() - started, "files": files, "bytes": size,
-            "dir": str(world.disk.dir)}
+    return {
+        "companies": n,
+        "seconds": time.monotonic() - started,
+        "files": files,
+        "bytes": size,
+        "dir": str(world.disk.dir),
+    }

@@ -1,4 +1,5 @@
 """Everything the fake knows, built lazily and cached: companies, their filings, facts and documents."""
+
 import datetime as dt
 import gzip
 import json
@@ -12,11 +13,18 @@ from .disk import DiskCache
 from .model import Profile, Series
 
 FIXTURE_FILES = {  # cik -> real payloads served byte-exact
-    320193: {"facts": "edgar/companyfacts/CIK0000320193.json.gz", "subs": "edgar/submissions/CIK0000320193.json"},
+    320193: {
+        "facts": "edgar/companyfacts/CIK0000320193.json.gz",
+        "subs": "edgar/submissions/CIK0000320193.json",
+    },
     1652044: {"facts": "edgar/companyfacts/CIK0001652044.json.gz"},
     789019: {"subs": "edgar/submissions/CIK0000789019.json"},
-    749647: {"subs": "edgar/submissions/CIK0000749647.json",
-             "pages": {"CIK0000749647-submissions-001.json": "edgar/submissions/CIK0000749647-submissions-001.json"}},
+    749647: {
+        "subs": "edgar/submissions/CIK0000749647.json",
+        "pages": {
+            "CIK0000749647-submissions-001.json": "edgar/submissions/CIK0000749647-submissions-001.json"
+        },
+    },
     1997711: {"facts": "edgar/companyfacts/CIK0001997711.json"},
 }
 # Real Apple documents, served at their own URL and at the newest 10-K/10-Q of the AAPL submissions.
@@ -28,7 +36,9 @@ DOC_FIXTURES = {
 }
 INDEX_FIXTURES = {dt.date(2020, 3, 18): "edgar/index/form.20200318.idx"}
 XBRL_START = dt.date(2009, 6, 1)
-RECENT_INDEX_DAYS = 120   # daily indexes this close to as-of come from one cache file when there is one
+RECENT_INDEX_DAYS = (
+    120  # daily indexes this close to as-of come from one cache file when there is one
+)
 
 
 def _read(rel: str) -> Body:
@@ -41,14 +51,22 @@ def _read(rel: str) -> Body:
 
 
 class World:
-    def __init__(self, seed: str, as_of: dt.date, companies: int, new_fraction: float = 0.0,
-                 cache_bytes: int = 256 << 20, cache_dir=None, memo_items: int = 3000):
+    def __init__(
+        self,
+        seed: str,
+        as_of: dt.date,
+        companies: int,
+        new_fraction: float = 0.0,
+        cache_bytes: int = 256 << 20,
+        cache_dir=None,
+        memo_items: int = 3000,
+    ):
         self.seed, self.as_of = seed, as_of
         self.disk = DiskCache(cache_dir, seed, as_of) if cache_dir else None
         self.index_name = f"index-c{companies}-n{new_fraction!r}.json"
         self.big = LRU(cache_bytes)
-        self.small = LRU(memo_items * 1000)      # models and filing lists, tens of KB each
-        self.derived = LRU(40_000 * 1000)        # statement values and quotes, small: every company fits
+        self.small = LRU(memo_items * 1000)  # models and filing lists, tens of KB each
+        self.derived = LRU(40_000 * 1000)  # statement values and quotes, small: every company fits
         fixed = profiles.fixture_profiles(as_of)
         self.synthetic = [profiles.synthetic(i, seed, as_of) for i in range(companies)]
         self.profiles = fixed + self.synthetic
@@ -63,8 +81,12 @@ class World:
     def _pick_new_filers(self, fraction: float) -> set[str]:
         if fraction <= 0:
             return set()
-        order = sorted(self.synthetic, key=lambda p: random.Random(f"{self.seed}/new/{p.key}").random())
-        eligible = [p.key for p in order if schedule.pending_quarterly(p, self.seed, self.as_of) is not None]
+        order = sorted(
+            self.synthetic, key=lambda p: random.Random(f"{self.seed}/new/{p.key}").random()
+        )
+        eligible = [
+            p.key for p in order if schedule.pending_quarterly(p, self.seed, self.as_of) is not None
+        ]
         return set(eligible[: round(fraction * len(self.synthetic))])
 
     # ---- per company -------------------------------------------------------------------------
@@ -104,8 +126,12 @@ class World:
                     rows = submissions.from_columns(p, json.loads((FIXTURES / page).read_bytes()))
                 else:
                     rows = submissions.generated_page(
-                        p, self.seed, dt.date.fromisoformat(entry["filingFrom"]),
-                        dt.date.fromisoformat(entry["filingTo"]), entry["filingCount"])
+                        p,
+                        self.seed,
+                        dt.date.fromisoformat(entry["filingFrom"]),
+                        dt.date.fromisoformat(entry["filingTo"]),
+                        entry["filingCount"],
+                    )
                 pages.append((entry["name"], rows))
             return recent, pages
         real_facts = self.real_facts_json(p)
@@ -115,8 +141,10 @@ class World:
         if not p.paged:
             return rows, []
         cutoff = self.as_of - dt.timedelta(days=4 * 365)
-        return ([f for f in rows if f.filed >= cutoff],
-                [(f"CIK{p.cik:010d}-submissions-001.json", [f for f in rows if f.filed < cutoff])])
+        return (
+            [f for f in rows if f.filed >= cutoff],
+            [(f"CIK{p.cik:010d}-submissions-001.json", [f for f in rows if f.filed < cutoff])],
+        )
 
     def filings(self, p: Profile) -> list:
         recent, pages = self.parts(p)
@@ -125,14 +153,21 @@ class World:
     def facts_body(self, p: Profile) -> Body | None:
         if not p.cik:
             return None
-        return self.real(p, "facts") or self._generated(("facts", p.key), p, f"facts-{p.cik}", lambda: facts.build(
-            p, self.series(p), [f for f in self.filings(p) if f.filed >= XBRL_START], self.seed))
+        return self.real(p, "facts") or self._generated(
+            ("facts", p.key),
+            p,
+            f"facts-{p.cik}",
+            lambda: facts.build(
+                p, self.series(p), [f for f in self.filings(p) if f.filed >= XBRL_START], self.seed
+            ),
+        )
 
     def submissions_body(self, p: Profile) -> Body | None:
         if not p.cik:
             return None
-        return self.real(p, "subs") or self._generated(("subs", p.key), p, f"subs-{p.cik}", lambda:
-                                                       submissions.document(p, *self.parts(p)))
+        return self.real(p, "subs") or self._generated(
+            ("subs", p.key), p, f"subs-{p.cik}", lambda: submissions.document(p, *self.parts(p))
+        )
 
     def page_body(self, p: Profile, name: str) -> Body | None:
         rel = FIXTURE_FILES.get(p.cik, {}).get("pages", {}).get(name)
@@ -140,7 +175,9 @@ class World:
             return self.big.get(("real", rel), lambda: _read(rel))
         for page_name, rows in self.parts(p)[1]:
             if page_name == name:
-                return self._generated(("page", name), p, f"page-{name}", lambda: submissions.page(p, rows))
+                return self._generated(
+                    ("page", name), p, f"page-{name}", lambda: submissions.page(p, rows)
+                )
         return None
 
     def fundamentals(self, p: Profile) -> dict:
@@ -149,6 +186,7 @@ class World:
             if real is not None:
                 return fundamentals.from_facts(real)
             return fundamentals.from_model(p, self.series(p), self.as_of)
+
         return self.derived.get(("fund", p.key), build)
 
     def document(self, cik: str, accn: str, name: str):
@@ -167,8 +205,12 @@ class World:
             if self.real(p, "facts") is None and match.q is not None:
                 span = 4 if match.form != "10-Q" else 1
                 revenue = self.series(p).duration("revenue", match.q - span + 1, match.q)
-            return self._generated(("doc", p.cik, accn), p, f"doc-{p.cik}-{accn}",
-                                   lambda: documents.periodic(p, match, revenue)), match.filed
+            return self._generated(
+                ("doc", p.cik, accn),
+                p,
+                f"doc-{p.cik}-{accn}",
+                lambda: documents.periodic(p, match, revenue),
+            ), match.filed
         return Body(documents.other(p, match)), match.filed
 
     # ---- across companies --------------------------------------------------------------------
@@ -191,15 +233,24 @@ class World:
                 for p in self.profiles:
                     if p.cik:
                         for f in self.filings(p):
-                            index.setdefault(f.filed, []).append((f.form, p.name.upper(), p.cik, f.accn))
+                            index.setdefault(f.filed, []).append(
+                                (f.form, p.name.upper(), p.cik, f.accn)
+                            )
                 self._index = index
         return self._index
 
     def index_rows(self, p: Profile) -> list:
         """p's rows of the daily indexes near as-of: [day, form, name, cik, accession]."""
         cutoff = self.as_of - dt.timedelta(days=RECENT_INDEX_DAYS)
-        return [[f.filed.isoformat(), f.form, p.name.upper(), p.cik, f.accn]
-                for f in self.filings(p) if f.filed > cutoff] if p.cik else []
+        return (
+            [
+                [f.filed.isoformat(), f.form, p.name.upper(), p.cik, f.accn]
+                for f in self.filings(p)
+                if f.filed > cutoff
+            ]
+            if p.cik
+            else []
+        )
 
     def recent_index(self) -> dict:
         """iso day -> rows for the last RECENT_INDEX_DAYS days, from the disk cache or built once into it."""
@@ -215,7 +266,9 @@ class World:
         return self._recent
 
     def store_recent_index(self, rows: list) -> None:
-        self.disk.write_bytes(self.index_name, json.dumps(sorted(rows), separators=(",", ":")).encode())
+        self.disk.write_bytes(
+            self.index_name, json.dumps(sorted(rows), separators=(",", ":")).encode()
+        )
 
     def static(self, name: str, build) -> Body:
         with self._lock:
