@@ -591,9 +591,7 @@ class Bench:
         self.cache_dir = workdir / "fake-cache" if "--cache-dir" in help_text else None
         self.warm = self.cache_dir is not None and "--warm" in help_text
         self.warmed: set = set()
-        self.cold_day, self.filings_day = business_days_before(
-            dt.datetime.now(dt.UTC).date()
-        )
+        self.cold_day, self.filings_day = business_days_before(dt.datetime.now(dt.UTC).date())
         self.companies, self.limit = calibrate(args.stocks)
 
     def fake(self, name: str, as_of: dt.date, new_filings: float | None = None) -> Fake:
@@ -914,8 +912,7 @@ def table(rows: list[dict], edgar_rps: float, yahoo_rps: float) -> str:
         max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(heads)
     ]
     line = lambda cells: "  ".join(
-        c.rjust(w) if i else c.ljust(w)
-        for i, (c, w) in enumerate(zip(cells, widths))
+        c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
     )
     out = [line(heads), line(["-" * w for w in widths])] + [line(b) for b in body]
     for r in rows:

@@ -110,7 +110,7 @@ def _drop_page_furniture(lines: list[str]) -> list[str]:
     shape = [re.sub(r"\d+", "#", line) if len(line) <= 80 else None for line in lines]
     counts = Counter(s for s in shape if s)
     keep = []
-    for line, s in zip(lines, shape):
+    for line, s in zip(lines, shape, strict=True):
         if PAGE_NUMBER.match(line):
             continue
         if s and counts[s] >= 4 and FOOTER.search(line):

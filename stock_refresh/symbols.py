@@ -57,7 +57,7 @@ def fetch_symbol_lists(upstreams: Upstreams, urls: dict[str, str]) -> dict[str, 
     """The raw JSON arrays, keyed by exchange, fetched side by side; raises `UpstreamError` on
     a bad answer."""
     with ThreadPoolExecutor(len(urls)) as pool:
-        answers = dict(zip(urls, pool.map(upstreams.get_json, urls.values())))
+        answers = dict(zip(urls, pool.map(upstreams.get_json, urls.values()), strict=True))
     for exchange, data in answers.items():
         if not isinstance(data, list) or not data:
             raise UpstreamError(

@@ -342,7 +342,7 @@ def _jump_evidence(raw: dict[str, list[Fact]]) -> list[tuple[float, str, str, bo
             by_period.setdefault((f.start, f.end), []).append(f)
         for group in by_period.values():
             group.sort(key=lambda f: f.filed)
-            for old, new in zip(group, group[1:]):
+            for old, new in zip(group, group[1:], strict=False):
                 if old.filed == new.filed or old.val * new.val <= 0:
                     continue
                 if is_eps and min(abs(old.val), abs(new.val)) < 0.01:

@@ -1,4 +1,5 @@
-"""The fake upstream itself: real payloads byte-exact, generated shapes, limits, faults, determinism,
+"""The fake upstream itself: real payloads byte-exact, generated shapes, limits, faults,
+determinism,
 and the real yfinance 1.7 parsing its Yahoo answers."""
 
 import datetime as dt
@@ -44,7 +45,7 @@ def fixture_bytes(rel):
     return gzip.decompress(data) if rel.endswith(".gz") else data
 
 
-# ---- real payloads --------------------------------------------------------------------------------
+# ---- real payloads ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "host,path,rel",
     [
@@ -415,7 +416,7 @@ def test_faults_of_every_kind():
         with pytest.raises(requests.exceptions.ReadTimeout):
             get(f, "data.sec.gov", "/submissions/CIK0000789019.json", timeout=0.5)
         with pytest.raises(requests.exceptions.RequestException):
-            get(f, "data.sec.gov", "/submissions/CIK0000320193.json").content
+            _ = get(f, "data.sec.gov", "/submissions/CIK0000320193.json").content
         bad = get(f, "query2.finance.yahoo.com", "/v8/finance/chart/SYXA?range=5d&interval=1d")
         assert bad.status_code == 200
         with pytest.raises(ValueError):

@@ -175,7 +175,7 @@ def test_str_input_and_amendment_form():
 
 def test_without_part_headings():
     body = "".join(
-        f"<p>Item {n}. Title {n}</p><p>{'Text of item %s. ' % n * 10}</p>"
+        f"<p>Item {n}. Title {n}</p><p>{f'Text of item {n}. ' * 10}</p>"
         for n in ("1", "2", "3", "4", "1", "1A", "2")
     )
     sections, notes = extract_sections(f"<html><body>{body}</body></html>", "10-Q")

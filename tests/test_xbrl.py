@@ -2,6 +2,7 @@
 
 import copy
 import gzip
+import itertools
 import json
 import time
 from datetime import date
@@ -156,7 +157,7 @@ def test_aapl_split_adjusted_eps(aapl):
     eps = [rows[(y, "annual")]["earnings_per_share"] for y in range(2009, 2026)]
     assert all(0.2 < e < 10 for e in eps)
     # No jump larger than 2x between consecutive years once split-consistent.
-    assert all(0.5 < b / a < 2 for a, b in zip(eps, eps[1:]))
+    assert all(0.5 < b / a < 2 for a, b in itertools.pairwise(eps))
 
 
 def test_aapl_revenue_tag_switch(aapl):

@@ -88,6 +88,4 @@ def parse_http_date(text: str | None) -> dt.datetime | None:
 
 
 def epoch(d: dt.date, hour: int = 0, minute: int = 0) -> int:
-    return int(
-        dt.datetime(d.year, d.month, d.day, hour, minute, tzinfo=dt.UTC).timestamp()
-    )
+    return int(dt.datetime(d.year, d.month, d.day, hour, minute, tzinfo=dt.UTC).timestamp())

@@ -1,4 +1,5 @@
-"""Generated bodies kept on disk, so a second fake (or a benchmark run) serves them without generating.
+"""Generated bodies kept on disk, so a second fake (or a benchmark run) serves them without
+generating.
 
 Layout: DIR/<key>/ holds one file per body, where <key> hashes the generator version (the
 generator sources and the EDGAR fixtures), the seed and the as-of date; `key.json` there names
@@ -153,7 +154,8 @@ class DiskCache:
             return None
 
     def write_bytes(self, name: str, data: bytes) -> None:
-        """Write via a temporary file in the same folder and rename: a reader never sees half a file."""
+        """Write via a temporary file in the same folder and rename: a reader never sees half a
+        file."""
         fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-", suffix="-" + name)
         try:
             with os.fdopen(fd, "wb") as f:

@@ -183,7 +183,8 @@ class FactsBuilder:
 
 
 def _row_text(rows: list) -> list[tuple[str, object, str]]:
-    """(text before the value, value, text after it) per fact row, in data.sec.gov order with frames."""
+    """(text before the value, value, text after it) per fact row, in data.sec.gov order with
+    frames."""
     rows = sorted(rows, key=lambda r: (r[1], r[0] or r[1], r[7]))
     seen, used, frames = set(), set(), {}
     for i in sorted(range(len(rows)), key=lambda i: rows[i][7], reverse=True):
@@ -297,11 +298,12 @@ def build(p: Profile, series: Series, filings: list[Filing], seed: str) -> bytes
             int(shares),
             f,
             "Entity Common Stock, Shares Outstanding",
-            "Indicate number of shares or other units outstanding of each of registrant's classes of "
-            "capital or common stock or other ownership interests, if and as stated on cover of "
-            "related periodic report. Where multiple classes or units exist define each class/interest "
-            "by adding class of stock items such as Common Class A [Member], Common Class B [Member] or "
-            "Partnership Interest [Member] onto the Instrument [Domain] of the Entity Listing, Instrument.",
+            "Indicate number of shares or other units outstanding of each of registrant's classes"
+            " of capital or common stock or other ownership interests, if and as stated on cover "
+            "of related periodic report. Where multiple classes or units exist define each "
+            "class/interest by adding class of stock items such as Common Class A [Member], "
+            "Common Class B [Member] or Partnership Interest [Member] onto the Instrument "
+            "[Domain] of the Entity Listing, Instrument.",
         )
         if annual:
             for when, ratio in p.splits:
@@ -318,7 +320,9 @@ def build(p: Profile, series: Series, filings: list[Filing], seed: str) -> bytes
                             ratio,
                             f,
                             "Stockholders' Equity Note, Stock Split, Conversion Ratio",
-                            "Ratio applied to the conversion of stock split, for example but not limited to, one share converted to two or two shares converted to one.",
+                            "Ratio applied to the conversion of stock split, for example but "
+                            "not limited to, one share converted to two or two shares converted"
+                            " to one.",
                         )
     return _render(p, b, periodic, series, seed, tax)
 

@@ -1,4 +1,5 @@
-"""Ticker files: the GitHub US-Stock-Symbols lists and SEC's company_tickers*.json, in their real shapes."""
+"""Ticker files: the GitHub US-Stock-Symbols lists and SEC's company_tickers*.json, in their real
+shapes."""
 
 import json
 import random

@@ -34,7 +34,8 @@ AS_OF = "2026-11-25"
 
 
 def generator_ms(companies: int = 60, seed: str = "1") -> tuple[float, float]:
-    """(ms per companyfacts body, mean MB) for the first synthetic companies, model and filings built."""
+    """(ms per companyfacts body, mean MB) for the first synthetic companies, model and filings
+    built."""
     world = World(seed, dt.date.fromisoformat(AS_OF), companies)
     ps = world.synthetic[:companies]
     for tax in ("us-gaap", "ifrs-full"):

@@ -1,4 +1,5 @@
-"""A company's economics as quarterly series, so every answer about it (facts, filings, Yahoo) agrees.
+"""A company's economics as quarterly series, so every answer about it (facts, filings, Yahoo)
+agrees.
 
 Values live on a grid of fiscal quarters; per-share numbers are kept on the original share basis
 and converted to the basis in force on a given filing date, which is how restated comparatives
@@ -114,7 +115,8 @@ class Series:
         return q - self.q0
 
     def duration(self, metric: str, q_from: int, q_to: int) -> float:
-        """Value of a duration metric over fiscal quarters q_from..q_to (inclusive), original basis."""
+        """Value of a duration metric over fiscal quarters q_from..q_to (inclusive), original
+        basis."""
         a, b = self.idx(q_from), self.idx(q_to) + 1
         if metric in ADDITIVE:
             return sum(self.v[metric][a:b])

@@ -1,4 +1,5 @@
-"""Who the fake serves: the fixture companies (with stand-in profiles) and the synthetic SYX* companies.
+"""Who the fake serves: the fixture companies (with stand-in profiles) and the synthetic SYX*
+companies.
 
 Synthetic company i (0-based) has ticker "SYX" + bijective base-26 letters of i+1 (SYXA..SYXZ,
 SYXAA, ...) and CIK 9000000 + i. The first eight carry one pitfall each so even a small

@@ -1,4 +1,5 @@
-"""The filing calendar of a modelled company: periodic reports, 8-Ks, proxies and Form 4s up to as-of."""
+"""The filing calendar of a modelled company: periodic reports, 8-Ks, proxies and Form 4s up to as-
+of."""
 
 import datetime as dt
 import random

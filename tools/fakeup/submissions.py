@@ -1,4 +1,5 @@
-"""Submissions JSON (data.sec.gov/submissions) built from Filing lists, and Filing lists from real payloads."""
+"""Submissions JSON (data.sec.gov/submissions) built from Filing lists, and Filing lists from real
+payloads."""
 
 import datetime as dt
 import json
@@ -69,7 +70,8 @@ def from_columns(p: Profile, cols: dict) -> list[Filing]:
 
 
 def from_facts(p: Profile, facts: dict) -> list[Filing]:
-    """Filings implied by a real companyfacts payload (for fixture companies without submissions)."""
+    """Filings implied by a real companyfacts payload (for fixture companies without
+    submissions)."""
     seen: dict[str, list] = {}
     for taxonomy in facts["facts"].values():
         for concept in taxonomy.values():
@@ -139,7 +141,7 @@ def columns(p: Profile, filings: list[Filing]) -> dict:
             f.doc,
             f.description,
         )
-        for c, v in zip(COLUMNS, values):
+        for c, v in zip(COLUMNS, values, strict=True):
             cols[c].append(v)
     return cols
 

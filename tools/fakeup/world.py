@@ -1,4 +1,5 @@
-"""Everything the fake knows, built lazily and cached: companies, their filings, facts and documents."""
+"""Everything the fake knows, built lazily and cached: companies, their filings, facts and
+documents."""
 
 import datetime as dt
 import gzip
@@ -22,7 +23,9 @@ FIXTURE_FILES = {  # cik -> real payloads served byte-exact
     749647: {
         "subs": "edgar/submissions/CIK0000749647.json",
         "pages": {
-            "CIK0000749647-submissions-001.json": "edgar/submissions/CIK0000749647-submissions-001.json"
+            "CIK0000749647-submissions-001.json": (
+                "edgar/submissions/CIK0000749647-submissions-001.json"
+            )
         },
     },
     1997711: {"facts": "edgar/companyfacts/CIK0001997711.json"},
@@ -176,7 +179,7 @@ class World:
         for page_name, rows in self.parts(p)[1]:
             if page_name == name:
                 return self._generated(
-                    ("page", name), p, f"page-{name}", lambda: submissions.page(p, rows)
+                    ("page", name), p, f"page-{name}", lambda rows=rows: submissions.page(p, rows)
                 )
         return None
 
@@ -190,7 +193,8 @@ class World:
         return self.derived.get(("fund", p.key), build)
 
     def document(self, cik: str, accn: str, name: str):
-        """(body, filing date) of a primary document, or None when the company has no such filing."""
+        """(body, filing date) of a primary document, or None when the company has no such
+        filing."""
         p = self.by_cik.get(int(cik)) if cik.isdigit() else None
         if p is None:
             return None
@@ -226,7 +230,8 @@ class World:
         return self.big.get(("idx", day), lambda: Body(documents.daily_index(day, rows)))
 
     def full_index(self) -> dict:
-        """filing date -> [(form, name, cik, accession)] over every company: a walk of all filings."""
+        """filing date -> [(form, name, cik, accession)] over every company: a walk of all
+        filings."""
         with self._lock:
             if self._index is None:
                 index = {}
@@ -253,7 +258,8 @@ class World:
         )
 
     def recent_index(self) -> dict:
-        """iso day -> rows for the last RECENT_INDEX_DAYS days, from the disk cache or built once into it."""
+        """iso day -> rows for the last RECENT_INDEX_DAYS days, from the disk cache or built once
+        into it."""
         with self._lock:
             if self._recent is None:
                 rows = self.disk.load_json(self.index_name)

@@ -1,4 +1,5 @@
-"""Yahoo routes: cookie, crumb, consent, quoteSummary, v7 quote, v8 chart and fundamentals-timeseries.
+"""Yahoo routes: cookie, crumb, consent, quoteSummary, v7 quote, v8 chart and fundamentals-
+timeseries.
 
 Numbers agree with the EDGAR side of the same company (name, revenue, shares); dividendYield is
 given in percent (0.45 means 0.45 %), heldPercentInstitutions as a fraction.
