@@ -36,7 +36,8 @@ from typing import Any
 
 import msgspec
 
-FORMS = {"10-K", "10-Q", "20-F", "40-F", "10-KT", "10-QT"}
+from .forms import PERIODIC_FORMS
+
 ANNUAL_DAYS = (350, 380)
 QUARTER_DAYS = 91.3
 QUARTER_SLACK = 12
@@ -273,7 +274,7 @@ def _form_ok(form) -> bool:
     if not isinstance(form, str):
         return False
     form = form.strip().upper()
-    return form.removesuffix("/A") in FORMS
+    return form.removesuffix("/A") in PERIODIC_FORMS
 
 
 def _raw_facts(facts: dict, key: str, notes: list[str], currencies: set[str]) -> list[Fact]:
@@ -342,7 +343,7 @@ def _jump_evidence(raw: dict[str, list[Fact]]) -> list[tuple[float, str, str, bo
             by_period.setdefault((f.start, f.end), []).append(f)
         for group in by_period.values():
             group.sort(key=lambda f: f.filed)
-            for old, new in zip(group, group[1:]):
+            for old, new in zip(group, group[1:], strict=False):
                 if old.filed == new.filed or old.val * new.val <= 0:
                     continue
                 if is_eps and min(abs(old.val), abs(new.val)) < 0.01:
