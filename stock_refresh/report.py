@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from .files import owner_only_dir
+
 
 @dataclass
 class RunStats:
@@ -81,7 +83,7 @@ def build_report(
 
 def write_report(report: dict, directory: Path, keep: int, now: datetime) -> Path:
     """`batch_summary_YYYYMMDD_HHMMSS.json` (owner-only), keeping the newest `keep` reports."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    owner_only_dir(directory)
     path = directory / f"batch_summary_{now:%Y%m%d_%H%M%S}.json"
     suffix = 1
     while path.exists():

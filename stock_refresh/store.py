@@ -26,6 +26,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from .files import owner_only_dir
 from .models import StockData
 
 KINDS = ("market", "profile", "fundamentals", "filings", "sections")
@@ -304,17 +305,6 @@ def migrate(db: sqlite_utils.Database, target: int | None = None) -> None:
             db.execute(f"PRAGMA user_version = {version}")
 
 
-def _make_private_dirs(directory: Path) -> None:
-    """Create directory and any missing parents with mode 0700; existing ones are left alone."""
-    missing = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for path in reversed(missing):
-        path.mkdir(mode=0o700)
-        os.chmod(path, 0o700)
-
-
 def _align_sidecar_modes(path: Path) -> None:
     """Give -wal/-shm the database file's mode (SQLite does so itself; this guards old files)."""
     mode = path.stat().st_mode & 0o777
@@ -331,7 +321,7 @@ def open_db(path: str | os.PathLike) -> sqlite_utils.Database:
     An existing database keeps its mode: the screener may share it.
     """
     path = Path(path)
-    _make_private_dirs(path.parent)
+    owner_only_dir(path.parent)
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)

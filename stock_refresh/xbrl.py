@@ -37,6 +37,7 @@ from typing import Any
 import msgspec
 
 from .forms import PERIODIC_FORMS
+from .numeric import finite
 
 ANNUAL_DAYS = (350, 380)
 QUARTER_DAYS = 91.3
@@ -239,13 +240,8 @@ def fiscal_year(end: date) -> int:
 
 def debt_to_equity(total_debt: float | None, equity: float | None) -> float | None:
     """Total debt / total stockholders' equity; None when either is unknown or equity <= 0."""
-    if total_debt is None or equity is None:
-        return None
-    try:
-        total_debt, equity = float(total_debt), float(equity)
-    except (TypeError, ValueError):
-        return None
-    if not (math.isfinite(total_debt) and math.isfinite(equity)) or equity <= 0:
+    total_debt, equity = finite(total_debt), finite(equity)
+    if total_debt is None or equity is None or equity <= 0:
         return None
     return total_debt / equity
 
@@ -257,17 +253,6 @@ def _date(text) -> date | None:
         return date.fromisoformat(text[:10])
     except ValueError:
         return None
-
-
-def _number(val) -> float | None:
-    if isinstance(val, bool) or not isinstance(val, (int, float, str)):
-        return None
-    if isinstance(val, str):
-        try:
-            val = float(val)
-        except ValueError:
-            return None
-    return val if math.isfinite(val) else None
 
 
 def _form_ok(form) -> bool:
@@ -302,7 +287,7 @@ def _raw_facts(facts: dict, key: str, notes: list[str], currencies: set[str]) ->
         if not isinstance(row, dict) or not _form_ok(row.get("form")):
             bad += not isinstance(row, dict)
             continue
-        end, val = _date(row.get("end")), _number(row.get("val"))
+        end, val = _date(row.get("end")), finite(row.get("val"))
         start = _date(row.get("start")) if "start" in row else None
         filed = row.get("filed") if isinstance(row.get("filed"), str) else ""
         accn = row.get("accn") if isinstance(row.get("accn"), str) else None

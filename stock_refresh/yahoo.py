@@ -7,7 +7,6 @@ is turned into ours: 429 -> `RateLimited` (retried with backoff), 404 -> `NotFou
 """
 
 import logging
-import math
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,9 @@ from curl_cffi.requests.exceptions import HTTPError, RequestException
 from yfinance.data import YfData
 from yfinance.exceptions import YFException, YFRateLimitError
 
+from .files import owner_only_dir
 from .http import Malformed, NotFound, RateLimited, Transient, Upstreams
+from .numeric import finite
 from .xbrl import debt_to_equity, fiscal_year
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ CASHFLOW = {
 
 def configure(cache_dir: Path) -> None:
     """Process-wide yfinance settings; must run before its first request (caches are fixed then)."""
-    cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    owner_only_dir(cache_dir)
     yf.set_tz_cache_location(str(cache_dir))
     yf.config.debug.hide_exceptions = False
     yf.config.network.retries = 0
@@ -60,14 +61,8 @@ def default_cache_dir(config_dir: Path) -> Path:
 
 
 def number(value) -> float | None:
-    """A finite number or None: Yahoo sends 'Infinity', NaN and strings where data is missing."""
-    if isinstance(value, dict):
-        value = value.get("raw")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
+    """A finite number or None; the quote API may wrap it as `{"raw": ..., "fmt": ...}`."""
+    return finite(value.get("raw") if isinstance(value, dict) else value)
 
 
 class Yahoo:
