@@ -4,8 +4,8 @@ One limiter per upstream (shared by all worker threads), one place for timeouts,
 exponential backoff and jitter that honour `Retry-After`, SEC's throttle cool-down, request
 counters for the report, and `sources.upstream_override`: with it set, every request goes to
 that address with the path unchanged and the original host name still visible to the server
-(`Host: data.sec.gov` for requests, `data.sec.gov.localhost:PORT` for curl), and a request to
-any other host is refused, so tests can never reach the internet.
+(`Host: data.sec.gov`), and a request to any other host is refused, so tests can never reach the
+internet. yfinance's own curl session (yahoo.py) takes its turns and counts here too.
 """
 
 import logging
@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from curl_cffi import requests as curl_requests
 from requests.adapters import HTTPAdapter
 from tenacity import (
     RetryCallState,
@@ -351,49 +350,3 @@ class Upstreams:
         if status in (403, 404):  # S3 answers 403 AccessDenied for a missing Archives object
             raise NotFound(f"{url}: HTTP {status} (no such object)", status)
         raise UpstreamError(f"{url}: HTTP {status}", status)
-
-    def yahoo_session(self) -> "YahooSession":
-        return YahooSession(self)
-
-    def yahoo_url(self, url: str) -> str:
-        """Where a Yahoo URL really goes: itself, or `http://HOST.localhost:PORT/...`."""
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if self.override and host.endswith(".localhost"):
-            return url  # a redirect that already points at the override
-        if HOSTS.get(host) != "yahoo":
-            raise BlockedHost(f"refusing request to non-Yahoo host {host!r} ({url})")
-        if not self.override:
-            return url
-        port = urlsplit(self.override).port
-        query = f"?{parts.query}" if parts.query else ""
-        return f"http://{host}.localhost:{port}{parts.path or '/'}{query}"
-
-
-class YahooSession(curl_requests.Session):
-    """The curl_cffi session yfinance gets: paced, counted, timed out, and overridable.
-
-    yfinance hard-codes its URLs and timeouts, so this is the one place to apply ours.
-    """
-
-    def __init__(self, upstreams: Upstreams):
-        super().__init__(impersonate="chrome", trust_env=upstreams.override is None)
-        self._upstreams = upstreams
-
-    def request(self, method, url, *args, **kwargs):
-        target = self._upstreams.yahoo_url(url)
-        timeout = kwargs.get("timeout")
-        kwargs["timeout"] = (
-            min(timeout, self._upstreams.timeout) if timeout else self._upstreams.timeout
-        )
-        turn = self._upstreams.take_turn("yahoo")
-        response = super().request(method, target, *args, **kwargs)
-        if turn:  # curl reports nothing between send and answer: count from the answer
-            turn[0].sent(turn[1])
-        if response.status_code == 429:
-            self._upstreams.count("yahoo", "throttled")
-            pause = retry_after_seconds(response.headers.get("Retry-After"))
-            limiter = self._upstreams.limiters["yahoo"]
-            if pause and limiter:
-                limiter.pause(pause)
-        return response

@@ -10,14 +10,25 @@ import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yfinance as yf
+from curl_cffi import requests as curl_requests
 from curl_cffi.requests.exceptions import HTTPError, RequestException
 from yfinance.data import YfData
 from yfinance.exceptions import YFException, YFRateLimitError
 
 from .files import owner_only_dir
-from .http import Malformed, NotFound, RateLimited, Transient, Upstreams
+from .http import (
+    HOSTS,
+    BlockedHost,
+    Malformed,
+    NotFound,
+    RateLimited,
+    Transient,
+    Upstreams,
+    retry_after_seconds,
+)
 from .numeric import finite
 from .xbrl import debt_to_equity, fiscal_year
 
@@ -65,10 +76,55 @@ def number(value) -> float | None:
     return finite(value.get("raw") if isinstance(value, dict) else value)
 
 
+def yahoo_url(url: str, override: str | None) -> str:
+    """Where a Yahoo URL really goes: itself, or `http://HOST.localhost:PORT/...` with the
+    upstream override (curl keeps the host name visible to the server that way)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if override and host.endswith(".localhost"):
+        return url  # a redirect that already points at the override
+    if HOSTS.get(host) != "yahoo":
+        raise BlockedHost(f"refusing request to non-Yahoo host {host!r} ({url})")
+    if not override:
+        return url
+    port = urlsplit(override).port
+    query = f"?{parts.query}" if parts.query else ""
+    return f"http://{host}.localhost:{port}{parts.path or '/'}{query}"
+
+
+class YahooSession(curl_requests.Session):
+    """The curl_cffi session yfinance gets: paced, counted, timed out, and overridable.
+
+    yfinance hard-codes its URLs and timeouts, so this is the one place to apply ours.
+    """
+
+    def __init__(self, upstreams: Upstreams):
+        super().__init__(impersonate="chrome", trust_env=upstreams.override is None)
+        self._upstreams = upstreams
+
+    def request(self, method, url, *args, **kwargs):
+        target = yahoo_url(url, self._upstreams.override)
+        timeout = kwargs.get("timeout")
+        kwargs["timeout"] = (
+            min(timeout, self._upstreams.timeout) if timeout else self._upstreams.timeout
+        )
+        turn = self._upstreams.take_turn("yahoo")
+        response = super().request(method, target, *args, **kwargs)
+        if turn:  # curl reports nothing between send and answer: count from the answer
+            turn[0].sent(turn[1])
+        if response.status_code == 429:
+            self._upstreams.count("yahoo", "throttled")
+            pause = retry_after_seconds(response.headers.get("Retry-After"))
+            limiter = self._upstreams.limiters["yahoo"]
+            if pause and limiter:
+                limiter.pause(pause)
+        return response
+
+
 class Yahoo:
     def __init__(self, upstreams: Upstreams):
         self._upstreams = upstreams
-        self._session = upstreams.yahoo_session()
+        self._session = YahooSession(upstreams)
 
     def _call(self, symbol: str, what: str, fn):
         """Run one yfinance call with our retry policy and error types."""
