@@ -6,3 +6,4 @@ filed when a company changes its fiscal year."""
 PERIODIC_FORMS = frozenset({"10-K", "10-Q", "20-F", "40-F", "10-KT", "10-QT"})
 QUARTERLY_FORMS = frozenset({"10-Q", "10-QT"})
 ANNUAL_FORMS = PERIODIC_FORMS - QUARTERLY_FORMS
+SECTION_FORMS = ("10-K", "10-Q")  # whose business, risk, MD&A and market-risk text is kept

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from data_fetcher import Sources, fetch_market_data, fetch_stock_data
-
-from . import market_calendar, store, yahoo
+from . import market_calendar, store
 from .backup import BackupError, backup_database
 from .changes import IndexScan, scan_daily_indexes
+from .fetch import Sources, fetch_market_data, fetch_stock_data
 from .http import NotFound, UpstreamError, Upstreams
 from .lock import LockHeld, RunLock
 from .logs import Progress, setup_logging
@@ -82,7 +81,6 @@ def run(config, options: Options) -> int:
     old_umask = os.umask(0o077)
     try:
         setup_logging(config, options.verbose)
-        yahoo.configure(yahoo.default_cache_dir(config.path.parent))
         for warning in config_warnings(config):
             log.warning("config: %s", warning)
         if market_calendar.market_open_now(utcnow()):
@@ -158,8 +156,8 @@ class Refresh:
         self.config = config
         self.options = options
         self.force = options.force or config.processing.force_refresh
-        self.upstreams = Upstreams.from_config(config)
-        self.sources = Sources.create(self.upstreams, config.processing.max_workers)
+        self.sources = Sources.from_config(config, config.processing.max_workers)
+        self.upstreams = self.sources.upstreams
         self.stats = RunStats(started=utcnow())
         self.consecutive_failures = 0
         self.plans: dict[str, frozenset] = {}
@@ -290,8 +288,8 @@ class Refresh:
     def _run_task(self, symbols: list[str]) -> list[StockData]:
         if self.plans[symbols[0]] == MARKET_ONLY:
             return fetch_market_data(symbols, self.sources)
-        state = {} if self.force else self.states.get(symbols[0]) or {}
-        return [fetch_stock_data(symbols[0], self.sources, self.plans[symbols[0]], state)]
+        known = store.known(None if self.force else self.states.get(symbols[0]))
+        return [fetch_stock_data(symbols[0], self.sources, self.plans[symbols[0]], known)]
 
     def _refresh(self, db, run_id: int, symbols: list[str]) -> None:
         processing = self.config.processing

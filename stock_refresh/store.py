@@ -27,7 +27,8 @@ from pathlib import Path
 import sqlite_utils
 
 from .files import owner_only_dir
-from .models import StockData
+from .forms import SECTION_FORMS
+from .models import Known, StockData
 
 KINDS = ("market", "profile", "fundamentals", "filings", "sections")
 RUN_STATUSES = ("running", "completed", "aborted", "failed")
@@ -422,15 +423,17 @@ def _sections_accessions(sections: list[dict]) -> dict[str, str]:
     for section in sections:
         form = (section.get("filing_type") or "").upper().removesuffix("/A")
         accession = section.get("accession_number")
-        if form not in ("10-K", "10-Q") or not accession:
+        if form not in SECTION_FORMS or not accession:
             continue
         candidate = (section.get("filing_date") or "", accession)
         if form not in newest or candidate > newest[form]:
             newest[form] = candidate
-    return {
-        f"sections_accession_{form.replace('-', '').lower()}": accession
-        for form, (_, accession) in newest.items()
-    }
+    return {_section_column(form): accession for form, (_, accession) in newest.items()}
+
+
+def _section_column(form: str) -> str:
+    """The symbol_state column of a form's stored sections: 10-K -> sections_accession_10k."""
+    return f"sections_accession_{form.replace('-', '').lower()}"
 
 
 def _mark_progress(
@@ -541,6 +544,19 @@ def record_failure(
 def symbol_states(db: sqlite_utils.Database) -> dict[str, dict]:
     """Every symbol's state, for the planner that decides what is stale."""
     return {row["symbol"]: row for row in db.query("SELECT * FROM symbol_state")}
+
+
+def known(state: dict | None) -> Known:
+    """A symbol's state (from `symbol_states`) as a fetch reads it: what need not be fetched."""
+    state = state or {}
+    return Known(
+        latest_filing=state.get("latest_filing_accession"),
+        sections={
+            form: state[_section_column(form)]
+            for form in SECTION_FORMS
+            if state.get(_section_column(form))
+        },
+    )
 
 
 # ---------------------------------------------------------------- symbol lists
