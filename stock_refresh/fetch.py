@@ -217,8 +217,8 @@ def fetch_yahoo(
     symbol: str,
     client: Yahoo,
     kinds,
-    filed_periods: set | None = None,
-    snapshot: Future | None = None,
+    filed_periods: set | None,
+    snapshot: Future | None,
 ) -> YahooData:
     """Profile and market data (from `snapshot` when it was started earlier) when `kinds` asks
     for them; with `filed_periods`, Yahoo's statement rows of the periods not among them."""

@@ -50,7 +50,6 @@ class UpstreamError(Exception):
     """An upstream answered in a way we cannot use; `kind` names it for the report."""
 
     kind = "UpstreamError"
-    retryable = False
 
     def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
         super().__init__(message)
@@ -64,7 +63,6 @@ class NotFound(UpstreamError):
 
 class Transient(UpstreamError):
     kind = "Transient"
-    retryable = True
 
 
 class RateLimited(Transient):
@@ -266,27 +264,26 @@ class Upstreams:
             reraise=True,
         )
 
-    def get(self, url: str, headers: dict | None = None) -> requests.Response:
+    def get(self, url: str) -> requests.Response:
         """GET with the upstream's limiter, a timeout and retries; raises `UpstreamError`."""
-        return self._fetch(url, headers, as_json=False)
+        return self._fetch(url, as_json=False)
 
-    def get_json(self, url: str, headers: dict | None = None):
+    def get_json(self, url: str):
         """GET and parse JSON; a body that is not JSON is retried, then reported as malformed."""
-        return self._fetch(url, headers, as_json=True)
+        return self._fetch(url, as_json=True)
 
-    def get_body(self, url: str, headers: dict | None = None) -> tuple[bytes, str]:
+    def get_body(self, url: str) -> tuple[bytes, str]:
         """GET a big body as it came off the wire: (bytes, Content-Encoding). Decoding it here
         would hold the interpreter lock for every 10 KB chunk; parsing.py decodes it elsewhere."""
-        return self._fetch(url, headers, as_json=False, wire=True)
+        return self._fetch(url, as_json=False, wire=True)
 
-    def _fetch(self, url: str, headers: dict | None, as_json: bool, wire: bool = False):
+    def _fetch(self, url: str, as_json: bool, wire: bool = False):
         upstream, target, host = self._target(url)
         send_headers = {"Host": host} if self.override else {}
         if upstream == "edgar":
             send_headers.update(
                 {"User-Agent": self.sec_contact, "Accept-Encoding": "gzip, deflate"}
             )
-        send_headers.update(headers or {})
         for attempt in self.retrying(upstream):
             with attempt:
                 response, body = self._send(upstream, url, target, send_headers, wire)

@@ -47,12 +47,12 @@ def setup_logging(config, verbose: bool, to_file: bool = True) -> None:
 class Progress:
     """done/total, ok/failed, elapsed and ETA: a bar on a TTY, a log line per batch otherwise."""
 
-    def __init__(self, total: int, log: logging.Logger, every: int, tty: bool | None = None):
+    def __init__(self, total: int, log: logging.Logger, every: int):
         self.total, self.done, self.ok, self.failed = total, 0, 0, 0
         self.log = log
         self.every = every
         self.started = time.monotonic()
-        tty = sys.stderr.isatty() if tty is None else tty
+        tty = sys.stderr.isatty()
         self.bar = tqdm(total=total, unit="stock", dynamic_ncols=True) if tty else None
 
     def advance(self, ok: bool) -> None:

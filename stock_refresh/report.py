@@ -44,7 +44,6 @@ def build_report(
     symbol_source: dict,
     run_id: int | None,
     resumed_from: int | None,
-    dry_run: bool = False,
 ) -> dict:
     attempted = len(stats.successful) + len(stats.failures)
     return {
@@ -77,7 +76,6 @@ def build_report(
         "stale_reasons": stats.plan,
         "peak_rss_mb": round(peak_rss_mb() + stats.helper_peak_rss_mb, 1),
         "notes": stats.notes,
-        "dry_run": dry_run,
     }
 
 

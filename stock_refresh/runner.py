@@ -1,5 +1,5 @@
-"""One refresh run, as design.md draws it: lock, backup, store, symbols, plan, refresh with a
-pool of fetching workers and this thread as the single writer, retry pass, report."""
+"""One refresh run: lock, backup, store, symbols, plan, refresh with a pool of fetching workers
+(fetch.py) and this thread as the single writer (store.py), retry pass, report."""
 
 import ctypes
 import logging
@@ -29,7 +29,7 @@ from .yahoo import QUOTE_BATCH
 
 log = logging.getLogger("stock_refresh")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+EXIT_OK, EXIT_FAILED, EXIT_LOCKED = 0, 1, 75
 NOT_RETRIED = {"NotFound", "UnknownSymbol"}
 
 
@@ -61,12 +61,15 @@ def lock_path(config) -> Path:
 M_ARENA_MAX = -8  # glibc mallopt parameter
 
 
-def cap_malloc_arenas(arenas: int = 2) -> None:
+MALLOC_ARENAS = 2
+
+
+def cap_malloc_arenas() -> None:
     """glibc gives threads malloc arenas of their own (up to eight per core); with dozens of
     fetching threads each briefly holding megabytes, freed memory stays scattered over all of
     them and the peak grows with the worker count. Two arenas keep it near what is in use."""
     try:
-        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, MALLOC_ARENAS)
     except (OSError, AttributeError):
         pass  # not glibc: nothing to tune
 

@@ -1,7 +1,8 @@
 """SQLite storage: schema migrations, per-stock saves, symbol lists, runs and resume state.
 
-This is the only module that writes SQL. The tables the screener reads keep its names and units
-(see design.md "Storage"); everything else is bookkeeping for a correct, resumable job.
+This is the only module that writes the screener's database. The tables the screener reads keep
+its names and units (see the README, "The data"); everything else is bookkeeping for a correct,
+resumable job.
 
 Rules every write follows:
 - one transaction per call (`BEGIN IMMEDIATE`, so a writer waits on the busy timeout up front
