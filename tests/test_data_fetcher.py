@@ -1,12 +1,9 @@
 """data_fetcher.py's documented example, run as a user's script against the fake upstream."""
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import data_fetcher
-from tests.conftest import write_config
+from tests.conftest import run_python, write_config
 
 
 def docstring_example() -> str:
@@ -19,15 +16,7 @@ def docstring_example() -> str:
 
 def test_the_documented_example_fetches_a_stock_and_quotes(fake, tmp_path):
     write_config(tmp_path, fake.url)  # batch_config.json in the script's working folder
-    env = {k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}
-    done = subprocess.run(
-        [sys.executable, "-c", docstring_example()],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    done = run_python("-c", docstring_example(), cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     stock, quotes = done.stdout.splitlines()
     name, price, years = stock.rsplit(" ", 2)
@@ -38,5 +27,5 @@ def test_the_documented_example_fetches_a_stock_and_quotes(fake, tmp_path):
 
 def test_the_package_does_not_import_the_entry_point():
     script = "import sys, stock_refresh.runner; print('data_fetcher' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    done = run_python("-c", script)
     assert done.stdout.strip() == "False", done.stderr[-2000:]
