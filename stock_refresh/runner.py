@@ -59,8 +59,6 @@ def lock_path(config) -> Path:
 
 
 M_ARENA_MAX = -8  # glibc mallopt parameter
-
-
 MALLOC_ARENAS = 2
 
 
