@@ -14,6 +14,8 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
+from .files import owner_only_dir
+
 BACKUP_NAME = re.compile(r"stocks_backup_(\d{8}_\d{6})(?:_(\d+))?\.db")
 BUSY_TIMEOUT_SECONDS = 30
 
@@ -92,9 +94,7 @@ def backup_database(
     db_path, backup_dir = Path(db_path), Path(backup_dir)
     if not db_path.exists():
         return None
-    if not backup_dir.exists():
-        backup_dir.mkdir(mode=0o700, parents=True)
-        os.chmod(backup_dir, 0o700)
+    owner_only_dir(backup_dir)
     target = _new_backup_file(backup_dir, now)
     try:
         _copy(db_path, target)

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from .forms import PERIODIC_FORMS
 from .http import NotFound, UpstreamError, Upstreams
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,6 @@ log = logging.getLogger(__name__)
 INDEX_URL = (
     "https://www.sec.gov/Archives/edgar/daily-index/{day:%Y}/QTR{quarter}/form.{day:%Y%m%d}.idx"
 )
-PERIODIC_FORMS = {"10-K", "10-Q", "20-F", "40-F", "10-KT", "10-QT"}
 # A weekday index still missing this many days later was a holiday, not a late upload.
 MISSING_MEANS_HOLIDAY_AFTER = timedelta(days=3)
 FORM_COLUMN = 12

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-FORMS = {"10-K", "10-Q", "20-F", "40-F"}
-ANNUAL_FORMS = {"10-K", "20-F", "40-F"}
+from .forms import ANNUAL_FORMS, PERIODIC_FORMS
+
 ARCHIVES = "https://www.sec.gov/Archives/edgar/data"
 ACCESSION = re.compile(r"^\d{10}-\d{2}-\d{6}$")
 PAGE_NAME = re.compile(r"^[A-Za-z0-9._-]+\.json$")
@@ -67,7 +67,8 @@ def _document_url(cik: int | None, accession: str, document) -> str | None:
 
 
 def filing_rows(submissions: dict, older_pages: list[dict] = ()) -> tuple[list[dict], list[str]]:
-    """10-K, 10-Q, 20-F, 40-F and amendments, newest first, one row per accession."""
+    """The periodic reports (forms.py) and their amendments, newest first, one row per
+    accession."""
     notes: list[str] = []
     if not isinstance(submissions, dict):
         return [], ["submissions payload is not an object; no filings"]
@@ -91,7 +92,7 @@ def filing_rows(submissions: dict, older_pages: list[dict] = ()) -> tuple[list[d
                 continue
             form = form.strip().upper()
             is_amendment = form.endswith("/A")
-            if form.removesuffix("/A") not in FORMS:
+            if form.removesuffix("/A") not in PERIODIC_FORMS:
                 continue
             accession = rec.get("accessionNumber")
             if not isinstance(accession, str) or not ACCESSION.match(accession.strip()):
@@ -120,7 +121,7 @@ def older_pages_needed(submissions: dict, since: str | None) -> list[str]:
     """Names of `filings.files` pages to fetch, newest first.
 
     Rule: older pages are needed only when the recent block does not reach back far enough:
-    (a) it holds no 10-K/20-F/40-F (or amendment) at all, or (b) `since` (ISO date: how far
+    (a) it holds no annual report (or amendment) at all, or (b) `since` (ISO date: how far
     back the caller wants history) is given and the oldest recent filing is newer than it.
     Then the pages whose `filingTo` is on or after `since` are returned (all pages when
     `since` is None); if that leaves none while (a) holds, the newest page is returned so

@@ -4,8 +4,8 @@ One limiter per upstream (shared by all worker threads), one place for timeouts,
 exponential backoff and jitter that honour `Retry-After`, SEC's throttle cool-down, request
 counters for the report, and `sources.upstream_override`: with it set, every request goes to
 that address with the path unchanged and the original host name still visible to the server
-(`Host: data.sec.gov` for requests, `data.sec.gov.localhost:PORT` for curl), and a request to
-any other host is refused, so tests can never reach the internet.
+(`Host: data.sec.gov`), and a request to any other host is refused, so tests can never reach the
+internet. yfinance's own curl session (yahoo.py) takes its turns and counts here too.
 """
 
 import logging
@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from curl_cffi import requests as curl_requests
 from requests.adapters import HTTPAdapter
 from tenacity import (
     RetryCallState,
@@ -51,7 +50,6 @@ class UpstreamError(Exception):
     """An upstream answered in a way we cannot use; `kind` names it for the report."""
 
     kind = "UpstreamError"
-    retryable = False
 
     def __init__(self, message: str, status: int | None = None, retry_after: float | None = None):
         super().__init__(message)
@@ -65,7 +63,6 @@ class NotFound(UpstreamError):
 
 class Transient(UpstreamError):
     kind = "Transient"
-    retryable = True
 
 
 class RateLimited(Transient):
@@ -267,27 +264,26 @@ class Upstreams:
             reraise=True,
         )
 
-    def get(self, url: str, headers: dict | None = None) -> requests.Response:
+    def get(self, url: str) -> requests.Response:
         """GET with the upstream's limiter, a timeout and retries; raises `UpstreamError`."""
-        return self._fetch(url, headers, as_json=False)
+        return self._fetch(url, as_json=False)
 
-    def get_json(self, url: str, headers: dict | None = None):
+    def get_json(self, url: str):
         """GET and parse JSON; a body that is not JSON is retried, then reported as malformed."""
-        return self._fetch(url, headers, as_json=True)
+        return self._fetch(url, as_json=True)
 
-    def get_body(self, url: str, headers: dict | None = None) -> tuple[bytes, str]:
+    def get_body(self, url: str) -> tuple[bytes, str]:
         """GET a big body as it came off the wire: (bytes, Content-Encoding). Decoding it here
         would hold the interpreter lock for every 10 KB chunk; parsing.py decodes it elsewhere."""
-        return self._fetch(url, headers, as_json=False, wire=True)
+        return self._fetch(url, as_json=False, wire=True)
 
-    def _fetch(self, url: str, headers: dict | None, as_json: bool, wire: bool = False):
+    def _fetch(self, url: str, as_json: bool, wire: bool = False):
         upstream, target, host = self._target(url)
         send_headers = {"Host": host} if self.override else {}
         if upstream == "edgar":
             send_headers.update(
                 {"User-Agent": self.sec_contact, "Accept-Encoding": "gzip, deflate"}
             )
-        send_headers.update(headers or {})
         for attempt in self.retrying(upstream):
             with attempt:
                 response, body = self._send(upstream, url, target, send_headers, wire)
@@ -351,49 +347,3 @@ class Upstreams:
         if status in (403, 404):  # S3 answers 403 AccessDenied for a missing Archives object
             raise NotFound(f"{url}: HTTP {status} (no such object)", status)
         raise UpstreamError(f"{url}: HTTP {status}", status)
-
-    def yahoo_session(self) -> "YahooSession":
-        return YahooSession(self)
-
-    def yahoo_url(self, url: str) -> str:
-        """Where a Yahoo URL really goes: itself, or `http://HOST.localhost:PORT/...`."""
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if self.override and host.endswith(".localhost"):
-            return url  # a redirect that already points at the override
-        if HOSTS.get(host) != "yahoo":
-            raise BlockedHost(f"refusing request to non-Yahoo host {host!r} ({url})")
-        if not self.override:
-            return url
-        port = urlsplit(self.override).port
-        query = f"?{parts.query}" if parts.query else ""
-        return f"http://{host}.localhost:{port}{parts.path or '/'}{query}"
-
-
-class YahooSession(curl_requests.Session):
-    """The curl_cffi session yfinance gets: paced, counted, timed out, and overridable.
-
-    yfinance hard-codes its URLs and timeouts, so this is the one place to apply ours.
-    """
-
-    def __init__(self, upstreams: Upstreams):
-        super().__init__(impersonate="chrome", trust_env=upstreams.override is None)
-        self._upstreams = upstreams
-
-    def request(self, method, url, *args, **kwargs):
-        target = self._upstreams.yahoo_url(url)
-        timeout = kwargs.get("timeout")
-        kwargs["timeout"] = (
-            min(timeout, self._upstreams.timeout) if timeout else self._upstreams.timeout
-        )
-        turn = self._upstreams.take_turn("yahoo")
-        response = super().request(method, target, *args, **kwargs)
-        if turn:  # curl reports nothing between send and answer: count from the answer
-            turn[0].sent(turn[1])
-        if response.status_code == 429:
-            self._upstreams.count("yahoo", "throttled")
-            pause = retry_after_seconds(response.headers.get("Retry-After"))
-            limiter = self._upstreams.limiters["yahoo"]
-            if pause and limiter:
-                limiter.pause(pause)
-        return response

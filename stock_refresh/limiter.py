@@ -90,7 +90,7 @@ class SlidingWindowLimiter:
 
 
 def limiter_for_rate(requests_per_second: float) -> SlidingWindowLimiter | None:
-    """A limiter for a rate that may be fractional (0.5/s = one request per 2 s); None = no limit."""
+    """A limiter for a possibly fractional rate (0.5/s = one request per 2 s); None = no limit."""
     if requests_per_second <= 0:
         return None
     if requests_per_second >= 1:
@@ -105,16 +105,13 @@ class SharedSlidingWindowLimiter:
     must share one window; both point a `SharedSlidingWindowLimiter` at the same file.
     """
 
-    def __init__(
-        self, path, max_requests: int, period: float = 1.0, margin: float = MARGIN, sleep=time.sleep
-    ):
-        if max_requests < 1 or period <= 0:
-            raise ValueError("max_requests must be >= 1 and period > 0")
+    def __init__(self, path, max_requests: int):
+        if max_requests < 1:
+            raise ValueError("max_requests must be >= 1")
         self.path = str(path)
         self.max_requests = max_requests
-        self.window = period + margin
+        self.window = 1.0 + MARGIN
         self.spacing = self.window / max_requests
-        self._sleep = sleep
         self._lock = threading.Lock()
         self.waited = 0.0
         with closing(self._connect()) as conn:
@@ -160,7 +157,7 @@ class SharedSlidingWindowLimiter:
                 else:
                     delay = oldest + self.window - now
                 conn.execute("COMMIT")
-            self._sleep(delay)
+            time.sleep(delay)
             waited += delay
 
     def sent(self, turn: int) -> None:

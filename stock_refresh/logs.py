@@ -12,6 +12,8 @@ from logging.handlers import RotatingFileHandler
 
 from tqdm import tqdm
 
+from .files import owner_only_dir
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -24,7 +26,7 @@ def setup_logging(config, verbose: bool, to_file: bool = True) -> None:
     root.setLevel(level)
     if to_file:
         directory = config.logging.log_directory
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        owner_only_dir(directory)
         path = directory / config.logging.log_file
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         file_handler = RotatingFileHandler(
@@ -45,12 +47,12 @@ def setup_logging(config, verbose: bool, to_file: bool = True) -> None:
 class Progress:
     """done/total, ok/failed, elapsed and ETA: a bar on a TTY, a log line per batch otherwise."""
 
-    def __init__(self, total: int, log: logging.Logger, every: int, tty: bool | None = None):
+    def __init__(self, total: int, log: logging.Logger, every: int):
         self.total, self.done, self.ok, self.failed = total, 0, 0, 0
         self.log = log
         self.every = every
         self.started = time.monotonic()
-        tty = sys.stderr.isatty() if tty is None else tty
+        tty = sys.stderr.isatty()
         self.bar = tqdm(total=total, unit="stock", dynamic_ncols=True) if tty else None
 
     def advance(self, ok: bool) -> None:

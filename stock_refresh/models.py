@@ -1,4 +1,5 @@
-"""The plain data that a fetch returns and a save writes: the one contract between them."""
+"""The plain data that a fetch returns and a save writes, and what a fetch is told of the
+stored state: the one contract between fetching and the store."""
 
 from dataclasses import dataclass, field
 
@@ -22,3 +23,13 @@ class StockData:
     sections: list[dict] = field(default_factory=list)
     kinds: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the database already holds of a stock, as far as a fetch cares: the accession of
+    the newest filing seen, and per form (10-K, 10-Q) the one whose sections are stored. A fetch
+    skips companyfacts and documents that these show are not new."""
+
+    latest_filing: str | None = None
+    sections: dict[str, str] = field(default_factory=dict)

@@ -24,6 +24,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from .files import owner_only_dir
+
 log = logging.getLogger(__name__)
 
 FAILURE_LOG = "failures.log"
@@ -248,7 +250,7 @@ def _record(log_dir: Path, line: str, echo: bool = True) -> None:
     if echo:
         print(line, file=sys.stderr, flush=True)
     try:
-        log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        owner_only_dir(log_dir)
         with open(log_dir / FAILURE_LOG, "a", encoding="utf-8") as f:
             f.write(f"{_now().isoformat()} {line}\n")
     except OSError as e:

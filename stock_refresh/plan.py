@@ -4,7 +4,7 @@
 - profile (name, sector, industry, country, ownership): weekly;
 - filings, facts and sections: only for companies SEC's daily index shows filing since the last
   run (when the index could not be read, every company's submissions are asked instead, and the
-  submissions answer decides whether facts and sections are fetched, see data_fetcher);
+  submissions answer decides whether facts and sections are fetched, see fetch.py);
 - a stock never refreshed, one whose last attempt failed, or `--force`: everything.
 """
 
@@ -16,6 +16,7 @@ from . import market_calendar
 
 ALL_KINDS = frozenset({"market", "profile", "fundamentals", "filings", "sections"})
 EDGAR_KINDS = frozenset({"fundamentals", "filings", "sections"})
+YAHOO_KINDS = frozenset({"market", "profile"})
 MARKET_ONLY = frozenset({"market"})
 PROFILE_MAX_AGE = timedelta(days=7)
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from .files import owner_only_dir
+
 
 @dataclass
 class RunStats:
@@ -42,7 +44,6 @@ def build_report(
     symbol_source: dict,
     run_id: int | None,
     resumed_from: int | None,
-    dry_run: bool = False,
 ) -> dict:
     attempted = len(stats.successful) + len(stats.failures)
     return {
@@ -75,13 +76,12 @@ def build_report(
         "stale_reasons": stats.plan,
         "peak_rss_mb": round(peak_rss_mb() + stats.helper_peak_rss_mb, 1),
         "notes": stats.notes,
-        "dry_run": dry_run,
     }
 
 
 def write_report(report: dict, directory: Path, keep: int, now: datetime) -> Path:
     """`batch_summary_YYYYMMDD_HHMMSS.json` (owner-only), keeping the newest `keep` reports."""
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    owner_only_dir(directory)
     path = directory / f"batch_summary_{now:%Y%m%d_%H%M%S}.json"
     suffix = 1
     while path.exists():

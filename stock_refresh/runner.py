@@ -1,5 +1,5 @@
-"""One refresh run, as design.md draws it: lock, backup, store, symbols, plan, refresh with a
-pool of fetching workers and this thread as the single writer, retry pass, report."""
+"""One refresh run: lock, backup, store, symbols, plan, refresh with a pool of fetching workers
+(fetch.py) and this thread as the single writer (store.py), retry pass, report."""
 
 import ctypes
 import logging
@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from data_fetcher import Sources, fetch_market_data, fetch_stock_data
-
-from . import market_calendar, store, yahoo
+from . import market_calendar, store
 from .backup import BackupError, backup_database
 from .changes import IndexScan, scan_daily_indexes
+from .fetch import Sources, fetch_market_data, fetch_stock_data
 from .http import NotFound, UpstreamError, Upstreams
 from .lock import LockHeld, RunLock
 from .logs import Progress, setup_logging
@@ -30,7 +29,7 @@ from .yahoo import QUOTE_BATCH
 
 log = logging.getLogger("stock_refresh")
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 75
+EXIT_OK, EXIT_FAILED, EXIT_LOCKED = 0, 1, 75
 NOT_RETRIED = {"NotFound", "UnknownSymbol"}
 
 
@@ -60,14 +59,15 @@ def lock_path(config) -> Path:
 
 
 M_ARENA_MAX = -8  # glibc mallopt parameter
+MALLOC_ARENAS = 2
 
 
-def cap_malloc_arenas(arenas: int = 2) -> None:
+def cap_malloc_arenas() -> None:
     """glibc gives threads malloc arenas of their own (up to eight per core); with dozens of
     fetching threads each briefly holding megabytes, freed memory stays scattered over all of
     them and the peak grows with the worker count. Two arenas keep it near what is in use."""
     try:
-        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, MALLOC_ARENAS)
     except (OSError, AttributeError):
         pass  # not glibc: nothing to tune
 
@@ -82,7 +82,6 @@ def run(config, options: Options) -> int:
     old_umask = os.umask(0o077)
     try:
         setup_logging(config, options.verbose)
-        yahoo.configure(yahoo.default_cache_dir(config.path.parent))
         for warning in config_warnings(config):
             log.warning("config: %s", warning)
         if market_calendar.market_open_now(utcnow()):
@@ -158,8 +157,8 @@ class Refresh:
         self.config = config
         self.options = options
         self.force = options.force or config.processing.force_refresh
-        self.upstreams = Upstreams.from_config(config)
-        self.sources = Sources.create(self.upstreams, config.processing.max_workers)
+        self.sources = Sources.from_config(config, config.processing.max_workers)
+        self.upstreams = self.sources.upstreams
         self.stats = RunStats(started=utcnow())
         self.consecutive_failures = 0
         self.plans: dict[str, frozenset] = {}
@@ -290,8 +289,8 @@ class Refresh:
     def _run_task(self, symbols: list[str]) -> list[StockData]:
         if self.plans[symbols[0]] == MARKET_ONLY:
             return fetch_market_data(symbols, self.sources)
-        state = {} if self.force else self.states.get(symbols[0]) or {}
-        return [fetch_stock_data(symbols[0], self.sources, self.plans[symbols[0]], state)]
+        known = store.known(None if self.force else self.states.get(symbols[0]))
+        return [fetch_stock_data(symbols[0], self.sources, self.plans[symbols[0]], known)]
 
     def _refresh(self, db, run_id: int, symbols: list[str]) -> None:
         processing = self.config.processing

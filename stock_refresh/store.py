@@ -1,7 +1,8 @@
 """SQLite storage: schema migrations, per-stock saves, symbol lists, runs and resume state.
 
-This is the only module that writes SQL. The tables the screener reads keep its names and units
-(see design.md "Storage"); everything else is bookkeeping for a correct, resumable job.
+This is the only module that writes the screener's database. The tables the screener reads keep
+its names and units (see the README, "The data"); everything else is bookkeeping for a correct,
+resumable job.
 
 Rules every write follows:
 - one transaction per call (`BEGIN IMMEDIATE`, so a writer waits on the busy timeout up front
@@ -26,7 +27,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from .models import StockData
+from .files import owner_only_dir
+from .forms import SECTION_FORMS
+from .models import Known, StockData
 
 KINDS = ("market", "profile", "fundamentals", "filings", "sections")
 RUN_STATUSES = ("running", "completed", "aborted", "failed")
@@ -304,17 +307,6 @@ def migrate(db: sqlite_utils.Database, target: int | None = None) -> None:
             db.execute(f"PRAGMA user_version = {version}")
 
 
-def _make_private_dirs(directory: Path) -> None:
-    """Create directory and any missing parents with mode 0700; existing ones are left alone."""
-    missing = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for path in reversed(missing):
-        path.mkdir(mode=0o700)
-        os.chmod(path, 0o700)
-
-
 def _align_sidecar_modes(path: Path) -> None:
     """Give -wal/-shm the database file's mode (SQLite does so itself; this guards old files)."""
     mode = path.stat().st_mode & 0o777
@@ -331,7 +323,7 @@ def open_db(path: str | os.PathLike) -> sqlite_utils.Database:
     An existing database keeps its mode: the screener may share it.
     """
     path = Path(path)
-    _make_private_dirs(path.parent)
+    owner_only_dir(path.parent)
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
@@ -432,15 +424,17 @@ def _sections_accessions(sections: list[dict]) -> dict[str, str]:
     for section in sections:
         form = (section.get("filing_type") or "").upper().removesuffix("/A")
         accession = section.get("accession_number")
-        if form not in ("10-K", "10-Q") or not accession:
+        if form not in SECTION_FORMS or not accession:
             continue
         candidate = (section.get("filing_date") or "", accession)
         if form not in newest or candidate > newest[form]:
             newest[form] = candidate
-    return {
-        f"sections_accession_{form.replace('-', '').lower()}": accession
-        for form, (_, accession) in newest.items()
-    }
+    return {_section_column(form): accession for form, (_, accession) in newest.items()}
+
+
+def _section_column(form: str) -> str:
+    """The symbol_state column of a form's stored sections: 10-K -> sections_accession_10k."""
+    return f"sections_accession_{form.replace('-', '').lower()}"
 
 
 def _mark_progress(
@@ -551,6 +545,19 @@ def record_failure(
 def symbol_states(db: sqlite_utils.Database) -> dict[str, dict]:
     """Every symbol's state, for the planner that decides what is stale."""
     return {row["symbol"]: row for row in db.query("SELECT * FROM symbol_state")}
+
+
+def known(state: dict | None) -> Known:
+    """A symbol's state (from `symbol_states`) as a fetch reads it: what need not be fetched."""
+    state = state or {}
+    return Known(
+        latest_filing=state.get("latest_filing_accession"),
+        sections={
+            form: state[_section_column(form)]
+            for form in SECTION_FORMS
+            if state.get(_section_column(form))
+        },
+    )
 
 
 # ---------------------------------------------------------------- symbol lists

@@ -36,7 +36,9 @@ from typing import Any
 
 import msgspec
 
-FORMS = {"10-K", "10-Q", "20-F", "40-F", "10-KT", "10-QT"}
+from .forms import PERIODIC_FORMS
+from .numeric import finite
+
 ANNUAL_DAYS = (350, 380)
 QUARTER_DAYS = 91.3
 QUARTER_SLACK = 12
@@ -238,13 +240,8 @@ def fiscal_year(end: date) -> int:
 
 def debt_to_equity(total_debt: float | None, equity: float | None) -> float | None:
     """Total debt / total stockholders' equity; None when either is unknown or equity <= 0."""
-    if total_debt is None or equity is None:
-        return None
-    try:
-        total_debt, equity = float(total_debt), float(equity)
-    except (TypeError, ValueError):
-        return None
-    if not (math.isfinite(total_debt) and math.isfinite(equity)) or equity <= 0:
+    total_debt, equity = finite(total_debt), finite(equity)
+    if total_debt is None or equity is None or equity <= 0:
         return None
     return total_debt / equity
 
@@ -258,22 +255,11 @@ def _date(text) -> date | None:
         return None
 
 
-def _number(val) -> float | None:
-    if isinstance(val, bool) or not isinstance(val, (int, float, str)):
-        return None
-    if isinstance(val, str):
-        try:
-            val = float(val)
-        except ValueError:
-            return None
-    return val if math.isfinite(val) else None
-
-
 def _form_ok(form) -> bool:
     if not isinstance(form, str):
         return False
     form = form.strip().upper()
-    return form.removesuffix("/A") in FORMS
+    return form.removesuffix("/A") in PERIODIC_FORMS
 
 
 def _raw_facts(facts: dict, key: str, notes: list[str], currencies: set[str]) -> list[Fact]:
@@ -301,7 +287,7 @@ def _raw_facts(facts: dict, key: str, notes: list[str], currencies: set[str]) ->
         if not isinstance(row, dict) or not _form_ok(row.get("form")):
             bad += not isinstance(row, dict)
             continue
-        end, val = _date(row.get("end")), _number(row.get("val"))
+        end, val = _date(row.get("end")), finite(row.get("val"))
         start = _date(row.get("start")) if "start" in row else None
         filed = row.get("filed") if isinstance(row.get("filed"), str) else ""
         accn = row.get("accn") if isinstance(row.get("accn"), str) else None

@@ -7,17 +7,29 @@ is turned into ours: 429 -> `RateLimited` (retried with backoff), 404 -> `NotFou
 """
 
 import logging
-import math
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yfinance as yf
+from curl_cffi import requests as curl_requests
 from curl_cffi.requests.exceptions import HTTPError, RequestException
 from yfinance.data import YfData
 from yfinance.exceptions import YFException, YFRateLimitError
 
-from .http import Malformed, NotFound, RateLimited, Transient, Upstreams
+from .files import owner_only_dir
+from .http import (
+    HOSTS,
+    BlockedHost,
+    Malformed,
+    NotFound,
+    RateLimited,
+    Transient,
+    Upstreams,
+    retry_after_seconds,
+)
+from .numeric import finite
 from .xbrl import debt_to_equity, fiscal_year
 
 log = logging.getLogger(__name__)
@@ -47,7 +59,7 @@ CASHFLOW = {
 
 def configure(cache_dir: Path) -> None:
     """Process-wide yfinance settings; must run before its first request (caches are fixed then)."""
-    cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    owner_only_dir(cache_dir)
     yf.set_tz_cache_location(str(cache_dir))
     yf.config.debug.hide_exceptions = False
     yf.config.network.retries = 0
@@ -60,20 +72,59 @@ def default_cache_dir(config_dir: Path) -> Path:
 
 
 def number(value) -> float | None:
-    """A finite number or None: Yahoo sends 'Infinity', NaN and strings where data is missing."""
-    if isinstance(value, dict):
-        value = value.get("raw")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
+    """A finite number or None; the quote API may wrap it as `{"raw": ..., "fmt": ...}`."""
+    return finite(value.get("raw") if isinstance(value, dict) else value)
+
+
+def yahoo_url(url: str, override: str | None) -> str:
+    """Where a Yahoo URL really goes: itself, or `http://HOST.localhost:PORT/...` with the
+    upstream override (curl keeps the host name visible to the server that way)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if override and host.endswith(".localhost"):
+        return url  # a redirect that already points at the override
+    if HOSTS.get(host) != "yahoo":
+        raise BlockedHost(f"refusing request to non-Yahoo host {host!r} ({url})")
+    if not override:
+        return url
+    port = urlsplit(override).port
+    query = f"?{parts.query}" if parts.query else ""
+    return f"http://{host}.localhost:{port}{parts.path or '/'}{query}"
+
+
+class YahooSession(curl_requests.Session):
+    """The curl_cffi session yfinance gets: paced, counted, timed out, and overridable.
+
+    yfinance hard-codes its URLs and timeouts, so this is the one place to apply ours.
+    """
+
+    def __init__(self, upstreams: Upstreams):
+        super().__init__(impersonate="chrome", trust_env=upstreams.override is None)
+        self._upstreams = upstreams
+
+    def request(self, method, url, *args, **kwargs):
+        target = yahoo_url(url, self._upstreams.override)
+        timeout = kwargs.get("timeout")
+        kwargs["timeout"] = (
+            min(timeout, self._upstreams.timeout) if timeout else self._upstreams.timeout
+        )
+        turn = self._upstreams.take_turn("yahoo")
+        response = super().request(method, target, *args, **kwargs)
+        if turn:  # curl reports nothing between send and answer: count from the answer
+            turn[0].sent(turn[1])
+        if response.status_code == 429:
+            self._upstreams.count("yahoo", "throttled")
+            pause = retry_after_seconds(response.headers.get("Retry-After"))
+            limiter = self._upstreams.limiters["yahoo"]
+            if pause and limiter:
+                limiter.pause(pause)
+        return response
 
 
 class Yahoo:
     def __init__(self, upstreams: Upstreams):
         self._upstreams = upstreams
-        self._session = upstreams.yahoo_session()
+        self._session = YahooSession(upstreams)
 
     def _call(self, symbol: str, what: str, fn):
         """Run one yfinance call with our retry policy and error types."""

@@ -58,10 +58,15 @@ def write_config(folder: Path, upstream_url: str, **sections) -> Path:
     return path
 
 
-def run_cli(*args, timeout=240, **kwargs) -> subprocess.CompletedProcess:
+def run_cli(*args, **kwargs) -> subprocess.CompletedProcess:
+    return run_python(ROOT / "batch_refresh.py", *args, **kwargs)
+
+
+def run_python(*args, timeout=240, **kwargs) -> subprocess.CompletedProcess:
+    """This interpreter on `args`, without the SEC contact of the caller's environment."""
     env = {k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}
     return subprocess.run(
-        [sys.executable, str(ROOT / "batch_refresh.py"), *map(str, args)],
+        [sys.executable, *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -1,11 +1,14 @@
-"""filing_rows and older_pages_needed on real submissions payloads (AAPL, MSFT, IMNN)."""
+"""filing_rows and older_pages_needed on real submissions payloads (AAPL, MSFT, IMNN), and one
+list of periodic forms across the index scan, the filings list and the facts."""
 
 import copy
 import json
 
 import pytest
 
+from stock_refresh.changes import periodic_filers
 from stock_refresh.filings import filing_rows, older_pages_needed
+from stock_refresh.xbrl import earnings_rows
 from tests.paths import FIXTURES
 
 SUBS = FIXTURES / "edgar" / "submissions"
@@ -193,3 +196,58 @@ def test_other_forms_excluded():
         "https://www.sec.gov/Archives/edgar/data/42/000000004224000002/b.htm"
     )
     assert any("accession" in n for n in notes)
+
+
+def test_transition_report_filer_is_listed_and_its_facts_read():
+    """A company changing its fiscal year files a 10-KT: the daily-index scan, the filings list
+    and the facts all go by the same forms, so its report is listed and its figures read."""
+    accession = "0000000042-24-000007"
+    subs = {
+        "cik": "0000000042",
+        "filings": {
+            "recent": {
+                "accessionNumber": [accession, "0000000042-24-000006"],
+                "form": ["10-KT", "10-QT"],
+                "filingDate": ["2024-03-01", "2024-01-15"],
+                "reportDate": ["2023-12-31", "2023-09-30"],
+                "primaryDocument": ["t.htm", "q.htm"],
+            },
+            "files": [{"name": "CIK0000000042-submissions-001.json", "filingTo": "2023-01-01"}],
+        },
+    }
+    rows, notes = filing_rows(subs)
+    assert notes == []
+    assert [(r["accession_number"], r["filing_type"]) for r in rows] == [
+        (accession, "10-KT"),
+        ("0000000042-24-000006", "10-QT"),
+    ]
+    assert older_pages_needed(subs, None) == []  # the 10-KT is an annual report
+    assert periodic_filers(
+        "Form Type   Company Name  CIK  Date Filed  File Name\n"
+        "---------------------------------------------------\n"
+        f"10-KT       Example Co    42   20240301    edgar/data/42/{accession}.txt\n"
+    ) == {42}
+    facts = {
+        "cik": "0000000042",
+        "facts": {
+            "us-gaap": {
+                "NetIncomeLoss": {
+                    "units": {
+                        "USD": [
+                            {
+                                "start": "2023-01-01",
+                                "end": "2023-12-31",
+                                "val": 1234,
+                                "accn": accession,
+                                "form": "10-KT",
+                                "filed": "2024-03-01",
+                            }
+                        ]
+                    }
+                }
+            }
+        },
+    }
+    earnings, _ = earnings_rows(facts)
+    annual = next(r for r in earnings if (r["year"], r["period"]) == (2023, "annual"))
+    assert (annual["net_income"], annual["accession"]) == (1234, accession)

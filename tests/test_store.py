@@ -8,7 +8,7 @@ import pytest
 import sqlite_utils
 
 from stock_refresh import store
-from stock_refresh.models import StockData
+from stock_refresh.models import Known, StockData
 
 T1 = "2026-11-29T07:00:00+00:00"
 T2 = "2026-11-30T07:00:00+00:00"
@@ -400,6 +400,10 @@ def test_save_stock_round_trip(db):
     )
     assert state["sections_accession_10k"] == AAPL_10K
     assert state["sections_accession_10q"] == AAPL_10Q
+    assert store.known(state) == Known(
+        latest_filing=AAPL_10Q, sections={"10-K": AAPL_10K, "10-Q": AAPL_10Q}
+    )
+    assert store.known(None) == Known()
 
 
 def test_second_save_is_idempotent(db):

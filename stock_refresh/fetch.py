@@ -1,0 +1,249 @@
+"""One stock's data, EDGAR first and Yahoo second, returned as plain data; nothing is written.
+
+EDGAR gives the filed figures (earnings history from companyfacts, the filings list from
+submissions, the newest 10-K/10-Q sections from the primary documents). Yahoo gives what EDGAR
+does not have (price, P/E, market cap, dividend yield, institutional ownership, sector...), and
+its statements fill in only the years EDGAR lacks when EDGAR has fewer than five. Yahoo's
+snapshot does not depend on anything EDGAR says, so during a run it is fetched beside the
+EDGAR requests: a stock's chain of requests is then as long as the longer of the two.
+
+Each source's fetch returns what it got (`EdgarData`, `YahooData`); `fetch_stock_data` puts
+them together into the `StockData` that the store saves. What the database already holds comes
+in as a `Known`, so nothing here knows how the store keeps it.
+"""
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from . import edgar, filings, yahoo
+from .forms import SECTION_FORMS
+from .http import Malformed, NotFound, Upstreams
+from .models import Known, StockData
+from .parsing import Parser
+from .plan import ALL_KINDS, EDGAR_KINDS, YAHOO_KINDS
+from .yahoo import Yahoo
+
+log = logging.getLogger(__name__)
+
+MIN_EDGAR_YEARS = 5
+
+
+@dataclass
+class Sources:
+    """The upstream clients one run shares between its workers; `side` runs each stock's Yahoo
+    snapshot beside its EDGAR requests (None: one after the other). Close it when done (or use
+    it in a `with` block): it holds the parsing helper process."""
+
+    upstreams: Upstreams
+    ciks: edgar.CikMap
+    yahoo: Yahoo
+    parser: Parser
+    side: ThreadPoolExecutor | None = None
+
+    @classmethod
+    def create(cls, upstreams: Upstreams, workers: int = 0) -> "Sources":
+        side = ThreadPoolExecutor(workers, thread_name_prefix="yahoo") if workers else None
+        return cls(upstreams, edgar.CikMap(upstreams), Yahoo(upstreams), Parser(), side)
+
+    @classmethod
+    def from_config(cls, config, workers: int = 0) -> "Sources":
+        """The clients a loaded config describes, with yfinance's caches set up beside it."""
+        yahoo.configure(yahoo.default_cache_dir(config.path.parent))
+        return cls.create(Upstreams.from_config(config), workers)
+
+    def close(self) -> None:
+        if self.side:
+            self.side.shutdown(wait=True, cancel_futures=True)
+        self.parser.close()
+
+    def __enter__(self) -> "Sources":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass
+class EdgarData:
+    """What EDGAR gave for one company; `facts_unchanged`: no filing newer than the stored one,
+    so companyfacts was not asked."""
+
+    filings: list[dict] = field(default_factory=list)
+    earnings: list[dict] = field(default_factory=list)
+    sections: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    kinds: set[str] = field(default_factory=set)
+    facts_unchanged: bool = False
+
+
+@dataclass
+class YahooData:
+    """What Yahoo gave for one symbol; `found` is False when Yahoo does not know it."""
+
+    profile: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    earnings: list[dict] = field(default_factory=list)
+    kinds: set[str] = field(default_factory=set)
+    found: bool = True
+
+
+def fetch_stock_data(
+    symbol: str, sources: Sources, kinds=ALL_KINDS, known: Known | None = None
+) -> StockData:
+    """Fetch the data `kinds` of one stock; `known` is what the database already holds of it."""
+    cik = sources.ciks.cik(symbol)
+    snapshot = None
+    if kinds & YAHOO_KINDS and sources.side:  # Yahoo's answer does not wait on EDGAR's
+        snapshot = sources.side.submit(sources.yahoo.snapshot, symbol)
+    filed = EdgarData()
+    if cik and kinds & EDGAR_KINDS:
+        try:
+            filed = fetch_edgar(cik, sources, kinds, known or Known())
+        except NotFound as error:  # listed in company_tickers.json, yet SEC has no such CIK
+            filed.notes.append(f"EDGAR has no data for CIK {cik} ({error}); Yahoo only")
+    edgar_years = sum(1 for row in filed.earnings if row["period"] == "annual")
+    need_statements = (
+        "fundamentals" in kinds and not filed.facts_unchanged and edgar_years < MIN_EDGAR_YEARS
+    )
+    quoted = YahooData()
+    if kinds & YAHOO_KINDS or need_statements:
+        periods = {(row["year"], row["period"]) for row in filed.earnings}
+        quoted = fetch_yahoo(
+            symbol, sources.yahoo, kinds, periods if need_statements else None, snapshot
+        )
+        if not quoted.found:
+            if not cik:
+                raise NotFound(f"unknown symbol {symbol}: no CIK at SEC and unknown to Yahoo")
+            filed.notes.append(f"{symbol}: unknown to Yahoo; EDGAR data only")
+    data = StockData(
+        symbol=symbol,
+        cik=cik,
+        profile={**quoted.profile, "cik": cik},
+        metrics=quoted.metrics,
+        earnings=filed.earnings + quoted.earnings,
+        filings=filed.filings,
+        sections=filed.sections,
+        kinds=filed.kinds | quoted.kinds,
+        notes=filed.notes,
+    )
+    latest_d_e = latest_debt_to_equity(data.earnings)
+    if latest_d_e is not None and "fundamentals" in data.kinds:
+        data.metrics["debt_to_equity"] = latest_d_e
+    return data
+
+
+def fetch_market_data(symbols: list[str], sources: Sources) -> list[StockData]:
+    """Nightly market data for many stocks at once; symbols Yahoo does not know are left out."""
+    quotes = sources.yahoo.quotes(symbols)
+    return [
+        StockData(symbol=symbol, metrics=quotes[symbol], kinds={"market"})
+        for symbol in symbols
+        if symbol in quotes
+    ]
+
+
+def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:
+    """Filings always (they tell whether anything changed); companyfacts only after a new
+    filing; sections when asked (see fetch_sections)."""
+    upstreams = sources.upstreams
+    submissions = edgar.fetch_submissions(upstreams, cik)
+    since = (date.today() - timedelta(days=365 * MIN_EDGAR_YEARS)).isoformat()
+    pages = [
+        edgar.fetch_submissions_page(upstreams, name)
+        for name in filings.older_pages_needed(submissions, since)
+    ]
+    rows, notes = filings.filing_rows(submissions, pages)
+    out = EdgarData(filings=rows, notes=notes, kinds={"filings"})
+    newest = max(rows, key=lambda f: (f["filing_date"], f["accession_number"]), default=None)
+    out.facts_unchanged = newest is not None and newest["accession_number"] == known.latest_filing
+    if "fundamentals" in kinds and not out.facts_unchanged:
+        out.earnings, notes = fetch_earnings(cik, sources)
+        out.notes += notes
+        out.kinds.add("fundamentals")
+    if "sections" in kinds:
+        out.sections, notes = fetch_sections(rows, sources, known)
+        out.notes += notes
+        out.kinds.add("sections")
+    return out
+
+
+def fetch_earnings(cik: int, sources: Sources) -> tuple[list[dict], list[str]]:
+    """(earnings rows, notes) of the companyfacts payload, parsed in the helper process."""
+    upstreams = sources.upstreams
+    url = edgar.COMPANYFACTS_URL.format(cik=cik)
+    for attempt in upstreams.retrying("edgar"):  # a cut-off body is worth another try
+        with attempt:
+            body = edgar.fetch_companyfacts(upstreams, cik)
+            try:
+                return sources.parser.earnings(*body)
+            except ValueError as error:
+                raise Malformed(f"{url}: {error}") from None
+    raise AssertionError("unreachable")
+
+
+def fetch_sections(
+    filing_rows: list[dict], sources: Sources, known: Known
+) -> tuple[list[dict], list[str]]:
+    """(section rows, notes) of the newest 10-K and 10-Q, only when newer than the stored ones;
+    a missing or unreadable document is a note, not a failure."""
+    rows, notes = [], []
+    newest_first = sorted(filing_rows, key=lambda f: f["filing_date"], reverse=True)
+    for form in SECTION_FORMS:
+        newest = next((f for f in newest_first if f["filing_type"] == form), None)
+        if newest is None or newest["accession_number"] == known.sections.get(form):
+            continue
+        accession = newest["accession_number"]
+        try:
+            body = edgar.fetch_document(sources.upstreams, newest["document_url"])
+            found, found_notes = sources.parser.sections(*body, form)
+        except NotFound as error:
+            notes.append(f"{form} {accession}: document missing ({error})")
+            continue
+        except ValueError as error:
+            notes.append(f"{form} {accession}: document unreadable ({error})")
+            continue
+        notes += found_notes
+        for row in found:
+            row.update(
+                filing_type=form, filing_date=newest["filing_date"], accession_number=accession
+            )
+        rows += found
+    return rows, notes
+
+
+def fetch_yahoo(
+    symbol: str,
+    client: Yahoo,
+    kinds,
+    filed_periods: set | None,
+    snapshot: Future | None,
+) -> YahooData:
+    """Profile and market data (from `snapshot` when it was started earlier) when `kinds` asks
+    for them; with `filed_periods`, Yahoo's statement rows of the periods not among them."""
+    out = YahooData()
+    try:
+        if kinds & YAHOO_KINDS:
+            out.profile, out.metrics = snapshot.result() if snapshot else client.snapshot(symbol)
+            out.kinds |= kinds & YAHOO_KINDS
+        if filed_periods is not None:
+            out.earnings = [
+                row
+                for row in client.statements(symbol)
+                if (row["year"], row["period"]) not in filed_periods
+            ]
+            out.kinds.add("fundamentals")
+    except NotFound:
+        out.found = False
+    return out
+
+
+def latest_debt_to_equity(earnings: list[dict]) -> float | None:
+    """D/E of the newest balance sheet that has equity, so the metric and the history agree."""
+    dated = [
+        row
+        for row in earnings
+        if row.get("shareholder_equity") is not None and row.get("fiscal_end")
+    ]
+    return max(dated, key=lambda row: row["fiscal_end"]).get("debt_to_equity") if dated else None
