@@ -2,7 +2,7 @@
 """stock-refresh: keep a stock screener's SQLite database fresh from SEC EDGAR and Yahoo.
 
 Exit codes: 0 done, 1 failures over the threshold or aborted, 2 bad usage or configuration,
-75 another refresh is running.
+73 the --demo folder cannot be written, 75 another refresh is running.
 """
 
 import argparse
@@ -20,7 +20,8 @@ def parse_args(argv):
         description="Refresh every NYSE and NASDAQ common stock: fundamentals from SEC EDGAR, "
         "market data from Yahoo, written to SQLite, with a JSON summary report.",
         epilog="exit codes: 0 done, 1 failures over the threshold or aborted, "
-        "2 bad usage or configuration, 75 another refresh is running",
+        "2 bad usage or configuration, 73 the --demo folder cannot be written, "
+        "75 another refresh is running",
     )
     parser.add_argument(
         "--config",
@@ -50,7 +51,32 @@ def parse_args(argv):
         metavar="UNIT",
         help="send the failure notification for UNIT (used by systemd OnFailure=)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--demo",
+        nargs="?",
+        const="demo",
+        metavar="FOLDER",
+        help="run the job offline against the bundled fake upstream, into FOLDER "
+        "(default: demo/ in the current folder), and show what it stored",
+    )
+    args = parser.parse_args(argv)
+    if args.demo is not None:
+        others = [
+            flag
+            for flag, given in (
+                ("--config", args.config != str(DEFAULT_CONFIG)),
+                ("--dry-run", args.dry_run),
+                ("--limit", args.limit),
+                ("--symbols", args.symbols),
+                ("--force", args.force),
+                ("--check-config", args.check_config),
+                ("--notify-failure", args.notify_failure),
+            )
+            if given
+        ]
+        if others:
+            parser.error(f"--demo uses its own config and options, drop {', '.join(others)}")
+    return args
 
 
 def positive_int(text: str) -> int:
@@ -72,6 +98,10 @@ def symbol_list(text: str) -> list[str]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.demo is not None:
+        from stock_refresh.demo import main as demo
+
+        return demo(Path(args.demo), args.verbose)
     try:
         config = load_config(args.config)
     except ConfigError as error:

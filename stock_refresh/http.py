@@ -9,6 +9,7 @@ internet. yfinance's own curl session (yahoo.py) takes its turns and counts here
 """
 
 import logging
+import re
 import threading
 from collections import Counter
 from urllib.parse import urlsplit
@@ -91,6 +92,42 @@ def retry_after_seconds(value: str | None) -> float | None:
         return min(max(float(value), 0.0), MAX_RETRY_AFTER) if value else None
     except ValueError:
         return None
+
+
+EXCERPT_CHARS = 120
+_S3_ERROR = re.compile(rb"<Code>([^<]{1,100})</Code>\s*<Message>([^<]{1,200})</Message>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def error_excerpt(body: bytes, content_type: str) -> str | None:
+    """The gist of an error body, on one line, or None when it says nothing readable.
+
+    A 500 from a server that knows its own cause says it in the body; the status alone hides
+    it. Plain text and JSON give their first EXCERPT_CHARS characters, S3's XML errors their
+    code and message; HTML pages, binary and undecodable bodies give nothing.
+    """
+    media = content_type.split(";")[0].strip().lower()
+    if media.endswith("xml"):
+        found = _S3_ERROR.search(body)
+        return (
+            f"{found[1].decode(errors='replace')}: {found[2].decode(errors='replace')}"
+            if found
+            else None
+        )
+    if not (media.startswith("text/") or media.endswith("json")) or "html" in media:
+        return None
+    try:
+        text = body[: EXCERPT_CHARS * 4].decode("utf-8")
+    except UnicodeDecodeError as cut:
+        if cut.start < EXCERPT_CHARS:  # binary, or another charset: not worth guessing
+            return None
+        text = body[: cut.start].decode("utf-8")
+    if _CONTROL.search(text) or text.lstrip()[:1] == "<":
+        return None
+    text = " ".join(text.split())
+    if len(text) > EXCERPT_CHARS:
+        text = text[: EXCERPT_CHARS - 3].rstrip() + "..."
+    return text or None
 
 
 def parse_json(url: str, response: requests.Response):
@@ -338,12 +375,14 @@ class Upstreams:
                 status,
                 retry_after_seconds(response.headers.get("Retry-After")),
             )
+        excerpt = error_excerpt(body, response.headers.get("Content-Type", ""))
+        said = f" ({excerpt})" if excerpt else ""
         if status >= 500:
             raise Transient(
-                f"{url}: HTTP {status}",
+                f"{url}: HTTP {status}{said}",
                 status,
                 retry_after_seconds(response.headers.get("Retry-After")),
             )
         if status in (403, 404):  # S3 answers 403 AccessDenied for a missing Archives object
-            raise NotFound(f"{url}: HTTP {status} (no such object)", status)
-        raise UpstreamError(f"{url}: HTTP {status}", status)
+            raise NotFound(f"{url}: HTTP {status} (no such object){said}", status)
+        raise UpstreamError(f"{url}: HTTP {status}{said}", status)

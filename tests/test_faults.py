@@ -52,7 +52,8 @@ def test_each_failure_is_recorded_with_its_type_and_message(faulty_run):
     folder, _ = faulty_run
     failures = only_report(folder)["failures"]
     assert (
-        failures["SYXA"]["error_type"] == "Transient" and "HTTP 500" in failures["SYXA"]["message"]
+        failures["SYXA"]["error_type"] == "Transient"
+        and "HTTP 500 (injected status 500)" in failures["SYXA"]["message"]
     )
     assert "no answer within 1 s" in failures["SYXD"]["message"]
     assert failures["SYXF"]["error_type"] == "MalformedResponse"

@@ -47,7 +47,9 @@ class FakeUpstream:
         as_of=None,
         extra_args=(),
         log_path=None,
+        script=SCRIPT,
     ):
+        self.script = script
         self.args = ["--port", "0", "--companies", str(companies), "--seed", str(seed)]
         for flag, value in (
             ("--latency-ms", latency_ms),
@@ -60,30 +62,29 @@ class FakeUpstream:
         for spec in [faults] if isinstance(faults, str) else faults or []:
             self.args += ["--faults", spec]
         self.args += list(extra_args)
-        self._tmp = None
-        if log_path is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="fakeup-")
-            log_path = Path(self._tmp.name) / "requests.jsonl"
-        self.log_path = Path(log_path)
+        self._tmp = tempfile.TemporaryDirectory(prefix="fakeup-")
+        self.log_path = Path(log_path or Path(self._tmp.name) / "requests.jsonl")
+        self.stderr_path = Path(self._tmp.name) / "stderr.txt"
         self.args += ["--log", str(self.log_path)]
         self.proc = None
         self.port = None
         self.url = None
 
     def start(self, timeout: float = 20.0) -> "FakeUpstream":
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SCRIPT), *self.args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        with open(self.stderr_path, "ab") as stderr:  # a file: a pipe nobody reads would fill
+            self.proc = subprocess.Popen(
+                [sys.executable, str(self.script), *self.args],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
         line = self.proc.stdout.readline()
         if not line.startswith("listening on http://127.0.0.1:"):
             try:
                 self.proc.wait(timeout)
-                err = self.proc.stderr.read()
             except subprocess.TimeoutExpired:
-                err = ""
+                pass
+            err = self.errors()
             self.stop()
             raise RuntimeError(f"fake upstream did not start: {line!r} {err}")
         self.url = line.split()[-1]
@@ -101,8 +102,7 @@ class FakeUpstream:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            stream.close()
+        self.proc.stdout.close()
         code = self.proc.returncode
         self.proc = None
         return code
@@ -112,8 +112,11 @@ class FakeUpstream:
 
     def __exit__(self, *exc):
         self.stop()
-        if self._tmp:
-            self._tmp.cleanup()
+        self._tmp.cleanup()
+
+    def errors(self) -> str:
+        """What the fake wrote on stderr so far."""
+        return self.stderr_path.read_text() if self.stderr_path.exists() else ""
 
     def requests(self) -> list[dict]:
         if not self.log_path.exists():

@@ -181,7 +181,7 @@ class Handler(BaseHTTPRequestHandler):
                 return edgar.github(world, path, self.headers)
             return yahoo.route(world, host, method, path, query, self.headers)
         except Exception as exc:  # a bug in a generator must show up as a 500, not a dead socket
-            return text(500, f"fake upstream error: {type(exc).__name__}: {exc}\n")
+            return own_error(method, f"{host}{path}", exc)
 
     def _send(self, method, started, host, target, resp: Response, ua, client, fault):
         wants_gzip = "gzip" in (self.headers.get("Accept-Encoding") or "")
@@ -193,7 +193,9 @@ class Handler(BaseHTTPRequestHandler):
                 cached = body.open()
             except OSError as exc:
                 cached, from_disk = None, False
-                resp = text(500, f"fake upstream error: cache file unreadable: {exc}\n")
+                resp = own_error(
+                    method, f"{host}{urlsplit(target).path}", exc, "cache file unreadable: "
+                )
                 body = resp.body
         if from_disk:
             encoded = wants_gzip and body.raw_len > 0 and resp.status != 304
@@ -279,6 +281,14 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.close()
         except OSError:
             pass
+
+
+def own_error(method: str, where: str, exc: Exception, note: str = "") -> Response:
+    """A 500 for the fake's own failure (a missing fixture, a bug): one line on stderr, so
+    whoever runs the fake sees the cause, and the same cause in the body, for the client."""
+    cause = " ".join(f"{note}{type(exc).__name__}: {exc}".split())
+    print(f"fake upstream: 500 for {method} {where}: {cause}", file=sys.stderr, flush=True)
+    return text(500, f"fake upstream error: {cause}\n")
 
 
 def _fault_status(host: str, fault) -> Response:
