@@ -113,7 +113,8 @@ def test_a_second_demo_is_the_second_night(nights):
     assert list((cwd / "demo" / "backups").glob("*.db"))
 
 
-def test_ctrl_c_stops_the_job_and_the_fake(tmp_path):
+def demo_refreshing(tmp_path) -> tuple[subprocess.Popen, int]:
+    """A demo started in the background and caught fetching; (its process, the fake's pid)."""
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "batch_refresh.py"), "--demo", tmp_path / "demo"],
         stdout=subprocess.PIPE,
@@ -127,11 +128,25 @@ def test_ctrl_c_stops_the_job_and_the_fake(tmp_path):
     while "refreshing" not in (log.read_text() if log.exists() else ""):  # the fetching began
         assert time.monotonic() < deadline, "the job did not start refreshing within 30 s"
         time.sleep(0.1)
+    return process, int(re.search(r"pid (\d+)", started)[1])
+
+
+def test_ctrl_c_stops_the_job_and_the_fake(tmp_path):
+    process, pid = demo_refreshing(tmp_path)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
-    pid = int(re.search(r"pid (\d+)", started)[1])
     assert process.returncode == 1 and gone(pid), (process.returncode, out, err[-3000:])
     assert re.search(r"^verdict: run 1 interrupted", out, re.M), (out, err[-3000:])
+
+
+def test_kill_minus_nine_of_the_demo_takes_the_fake_with_it(tmp_path):
+    process, pid = demo_refreshing(tmp_path)
+    process.kill()
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while not gone(pid):
+        assert time.monotonic() < deadline, f"the fake (pid {pid}) outlived the killed demo"
+        time.sleep(0.1)
 
 
 def test_a_file_as_the_demo_folder_is_one_line_and_exit_73(tmp_path):
@@ -143,10 +158,24 @@ def test_a_file_as_the_demo_folder_is_one_line_and_exit_73(tmp_path):
         assert str(tmp_path / "taken") in result.stderr
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_read_only_demo_folder_is_one_line_and_exit_73(tmp_path):
-    (tmp_path / "ro").mkdir(mode=0o500)
-    result = demo(tmp_path, "ro")
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder nobody can write to: its mode for a user, a read-only file system for root
+    (who writes through permission bits)."""
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o500)
+    if os.geteuid() != 0:
+        yield folder
+        return
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,ro", "tmpfs", folder], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", folder], check=True)
+
+
+def test_a_read_only_demo_folder_is_one_line_and_exit_73(tmp_path, read_only_folder):
+    result = demo(tmp_path, read_only_folder)
     assert result.returncode == 73 and result.stderr.count("\n") == 1
     assert "cannot write there" in result.stderr
 
