@@ -57,7 +57,7 @@ def fetch_symbol_lists(upstreams: Upstreams, urls: dict[str, str]) -> dict[str, 
     """The raw JSON arrays, keyed by exchange, fetched side by side; raises `UpstreamError` on
     a bad answer."""
     with ThreadPoolExecutor(len(urls)) as pool:
-        answers = dict(zip(urls, pool.map(upstreams.get_json, urls.values())))
+        answers = dict(zip(urls, pool.map(upstreams.get_json, urls.values()), strict=True))
     for exchange, data in answers.items():
         if not isinstance(data, list) or not data:
             raise UpstreamError(
@@ -84,12 +84,8 @@ def choose_symbols(
         return (
             last_good[0],
             "last_good",
-            (
-                f"symbol list unavailable ({fetch_error}); "
-                f"using the last good list of {last_good[1]}"
-            ),
+            f"symbol list unavailable: {fetch_error}; using the last good list of {last_good[1]}",
         )
     raise SymbolListError(
-        f"no symbol list: GitHub failed ({fetch_error}) and no earlier list "
-        "is stored; nothing to refresh"
+        f"no symbol list: {fetch_error}; no earlier list is stored, nothing to refresh"
     )
