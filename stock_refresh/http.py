@@ -255,17 +255,21 @@ class Upstreams:
             self.stats[upstream][key] += amount
 
     def summary(self) -> dict:
-        """Requests, retries and rate-limit waits per upstream, for the report."""
+        """Requests, retries and waits per upstream, for the report: the limiter's waits both
+        summed over the threads and as elapsed time, and the pauses before retries."""
         with self._lock:
             out = {}
             for name, counter in self.stats.items():
                 limiter = self.limiters[name]
-                waited = limiter.waited if limiter else 0.0
                 out[name] = {
                     "requests": counter["requests"],
                     "retries": counter["retries"],
                     "throttled": counter["throttled"],
-                    "rate_limit_wait_seconds": round(waited + counter["backoff"], 3),
+                    "rate_limit_wait_thread_seconds": round(limiter.waited if limiter else 0, 3),
+                    "rate_limit_wait_wall_seconds": round(
+                        limiter.wait_spans.seconds if limiter else 0, 3
+                    ),
+                    "retry_backoff_thread_seconds": round(counter["backoff"], 3),
                 }
             return out
 
