@@ -265,9 +265,9 @@ class Upstreams:
                     "requests": counter["requests"],
                     "retries": counter["retries"],
                     "throttled": counter["throttled"],
-                    "rate_limit_wait_thread_seconds": round(limiter.waited if limiter else 0, 3),
+                    "rate_limit_wait_thread_seconds": round(limiter.waited if limiter else 0.0, 3),
                     "rate_limit_wait_wall_seconds": round(
-                        limiter.wait_spans.seconds if limiter else 0, 3
+                        limiter.wait_spans.seconds if limiter else 0.0, 3
                     ),
                     "retry_backoff_thread_seconds": round(counter["backoff"], 3),
                 }
