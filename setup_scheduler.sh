@@ -16,6 +16,7 @@ UNIT_MARK='# Installed by setup_scheduler.sh'
 CRON_BEGIN='# >>> stock-refresh (managed by setup_scheduler.sh) >>>'
 CRON_END='# <<< stock-refresh <<<'
 USER_NAME=${USER:-$(id -un)}
+ENV_FILE=''
 ACTION=''
 ASSUME_YES=0
 DRY_RUN=0
@@ -45,6 +46,8 @@ The run time and time zone come from scheduling.run_time and scheduling.timezone
 config; run the script again after changing them. It is safe to run it any number of times.
 
 Environment:
+  STOCK_REFRESH_SEC_CONTACT  when set, saved into the .env beside the config (owner-only),
+                        which the scheduled job reads
   STOCK_REFRESH_PYTHON  the Python to schedule instead of $PROJECT_DIR/.venv/bin/python
   XDG_CONFIG_HOME       where user units go, as for systemd (default: ~/.config)
 EOF
@@ -72,8 +75,25 @@ confirm() {
     [[ $reply == [yY]* ]]
 }
 
-# The project's own Python, run from the project folder so `-m stock_refresh...` imports.
-py() { (cd -- "$PROJECT_DIR" && "$PYTHON" "$@"); }
+# Runs "$@" with the SEC contact the scheduled job will get: this shell's
+# $STOCK_REFRESH_SEC_CONTACT (save_contact writes it into the .env), else the .env's own.
+# The (...) body keeps those changes to the environment out of this script.
+# shellcheck disable=SC2030
+as_scheduled() (
+    local contact=${STOCK_REFRESH_SEC_CONTACT:-}
+    if [[ -n $ENV_FILE && -f $ENV_FILE ]]; then
+        set -a
+        # shellcheck source=/dev/null
+        . "$ENV_FILE"
+        set +a
+    fi
+    [[ -z ${contact//[[:space:]]/} ]] || export STOCK_REFRESH_SEC_CONTACT=$contact
+    "$@"
+)
+
+# The project's own Python, run from the project folder so `-m stock_refresh...` imports, and
+# with the contact the scheduled job will get, so every check sees what 2 AM will see.
+py() { (cd -- "$PROJECT_DIR" && as_scheduled "$PYTHON" "$@"); }
 
 check_python() {
     [[ -x $PYTHON ]] || die "no Python at $PYTHON: run the README set-up first (it creates .venv)"
@@ -83,9 +103,20 @@ check_python() {
 check_config() {
     [[ -f $CONFIG ]] || die "config file not found: $CONFIG (create it as the README shows, or pass --config PATH)"
     local out
+    ENV_FILE=$(py -m stock_refresh.schedule env-file --config "$CONFIG")
     out=$(py "$PROJECT_DIR/batch_refresh.py" --config "$CONFIG" --check-config 2>&1) ||
         die "the config does not load, nothing was scheduled: ${out:-no output}"
     say "$out"
+}
+
+# A contact given only in this shell would be missing at 2 AM: it goes into the .env beside the
+# config, which the units (EnvironmentFile=) and the cron line read.
+save_contact() {
+    # shellcheck disable=SC2031
+    local contact=${STOCK_REFRESH_SEC_CONTACT:-} extra=()
+    [[ -n ${contact//[[:space:]]/} ]] || return 0
+    ((DRY_RUN)) && extra=(--dry-run)
+    py -m stock_refresh.schedule save-contact --config "$CONFIG" "${extra[@]}"
 }
 
 make_dirs() {
@@ -281,9 +312,9 @@ uninstall() {
         return 0
     fi
     ((DRY_RUN)) && return 0
-    say "uninstalled. Left in place: the config, database, logs, backups, reports and"
-    say "${XDG_CACHE_HOME:-$HOME/.cache}/stock-refresh; lingering too (loginctl disable-linger"
-    say "$USER_NAME turns it off)."
+    say "uninstalled. Left in place: the config and the .env beside it, the database, logs,"
+    say "backups, reports and ${XDG_CACHE_HOME:-$HOME/.cache}/stock-refresh; lingering too"
+    say "(loginctl disable-linger $USER_NAME turns it off)."
 }
 
 test_run() {
@@ -378,10 +409,12 @@ case $ACTION in
         case $ACTION in
             systemd)
                 make_dirs
+                save_contact
                 install_systemd
                 ;;
             cron)
                 make_dirs
+                save_contact
                 install_cron
                 ;;
             test-run) test_run ;;

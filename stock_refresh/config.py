@@ -204,7 +204,8 @@ _PLACEHOLDER_NAMES = {
 }
 _PLACEHOLDER_PEOPLE = {"name", "your name", "first last", "firstname lastname"}
 CONTACT_EXPECTED = (
-    '"Your Name you@yourdomain" with a real name and address (SEC refuses anonymous clients)'
+    'your own name and e-mail address, such as "Jane Doe jane.doe@gmail.com" '
+    "(SEC refuses anonymous clients)"
 )
 
 
@@ -225,14 +226,20 @@ def _contact(v: Any) -> str:
     if not found:
         raise _Invalid(CONTACT_EXPECTED + ": the last word must be an e-mail address")
     person = " ".join(name)
-    if not re.search(r"[^\W\d_]", person) or person.lower() in _PLACEHOLDER_PEOPLE:
+    if not re.search(r"[^\W\d_]", person):
         raise _Invalid(CONTACT_EXPECTED + ": a name must come before the address")
     domain = found.group(1).lower()
+    placeholders = [f'"{person}"'] if person.lower() in _PLACEHOLDER_PEOPLE else []
     if (
         domain.rsplit(".", 1)[-1] in _PLACEHOLDER_TLDS
         or _registrable_name(domain) in _PLACEHOLDER_NAMES
     ):
-        raise _Invalid(CONTACT_EXPECTED + f": {domain} is a placeholder domain")
+        placeholders.append(domain)
+    if placeholders:
+        are = "are placeholders" if len(placeholders) > 1 else "is a placeholder"
+        raise _Invalid(
+            f"{CONTACT_EXPECTED}: {' and '.join(placeholders)} {are} to replace with your own"
+        )
     return " ".join(v.split())
 
 

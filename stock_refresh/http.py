@@ -8,8 +8,11 @@ that address with the path unchanged and the original host name still visible to
 internet. yfinance's own curl session (yahoo.py) takes its turns and counts here too.
 """
 
+import http.client
 import logging
 import re
+import socket
+import ssl
 import threading
 from collections import Counter
 from urllib.parse import urlsplit
@@ -28,6 +31,7 @@ from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from .limiter import SharedSlidingWindowLimiter, SlidingWindowLimiter, limiter_for_rate
+from .logs import DETAIL_LOGGER
 from .wire import decode_body
 
 log = logging.getLogger(__name__)
@@ -140,6 +144,43 @@ def parse_json(url: str, response: requests.Response):
         ) from None
 
 
+def connection_failure(error: BaseException, timeout: float) -> str:
+    """A short cause for a request that got no HTTP answer ("cannot resolve HOST", "connection
+    refused by HOST:PORT", "no answer within 30 s", "TLS error: ..."), read from the socket's
+    own error inside the wrappers requests and urllib3 nest around it."""
+    chain: list[BaseException] = []
+    while error is not None and error not in chain:
+        chain.append(error)
+        inner = getattr(error, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in error.args if isinstance(a, BaseException)), None)
+        error = inner or error.__cause__ or error.__context__
+    peer = next(
+        (e.conn for e in chain if isinstance(e, urllib3.exceptions.NewConnectionError)), None
+    ) or next((e.pool for e in chain if isinstance(e, urllib3.exceptions.PoolError)), None)
+    request = getattr(chain[0], "request", None)  # requests' own errors carry the request
+    sent_to = urlsplit(request.url) if request is not None else None
+    host = peer.host if peer else sent_to.hostname if sent_to else "the host"
+    where = f"{peer.host}:{peer.port}" if peer else sent_to.netloc if sent_to else "the server"
+    for e in reversed(chain):  # innermost first: it says what really happened
+        if isinstance(e, (socket.gaierror, urllib3.exceptions.NameResolutionError)):
+            return f"cannot resolve {host}"
+        if isinstance(e, ConnectionRefusedError):
+            return f"connection refused by {where}"
+        if isinstance(e, (http.client.RemoteDisconnected, urllib3.exceptions.ProtocolError)):
+            return f"connection closed by {where} without an answer"
+        if isinstance(e, ConnectionResetError):
+            return f"connection reset by {where}"
+        if isinstance(e, ssl.SSLError):
+            reason = getattr(e, "verify_message", None) or e.reason or e
+            return f"TLS error with {where}: {reason}"
+        if isinstance(e, (TimeoutError, requests.Timeout, urllib3.exceptions.TimeoutError)):
+            return f"no answer within {timeout:g} s"
+        if isinstance(e, OSError) and e.strerror:
+            return f"{e.strerror} ({where})"
+    return f"{type(chain[-1]).__name__}: {chain[-1]}"
+
+
 def _wire_body(response: requests.Response) -> bytes:
     """A streamed response's body, still encoded; its connection goes back to the pool."""
     body = response.raw.read(decode_content=False)
@@ -248,17 +289,21 @@ class Upstreams:
             self.stats[upstream][key] += amount
 
     def summary(self) -> dict:
-        """Requests, retries and rate-limit waits per upstream, for the report."""
+        """Requests, retries and waits per upstream, for the report: the limiter's waits both
+        summed over the threads and as elapsed time, and the pauses before retries."""
         with self._lock:
             out = {}
             for name, counter in self.stats.items():
                 limiter = self.limiters[name]
-                waited = limiter.waited if limiter else 0.0
                 out[name] = {
                     "requests": counter["requests"],
                     "retries": counter["retries"],
                     "throttled": counter["throttled"],
-                    "rate_limit_wait_seconds": round(waited + counter["backoff"], 3),
+                    "rate_limit_wait_thread_seconds": round(limiter.waited if limiter else 0.0, 3),
+                    "rate_limit_wait_wall_seconds": round(
+                        limiter.wait_spans.seconds if limiter else 0.0, 3
+                    ),
+                    "retry_backoff_thread_seconds": round(counter["backoff"], 3),
                 }
             return out
 
@@ -342,10 +387,10 @@ class Upstreams:
                 timeout=(min(10.0, self.timeout), self.timeout),
             )
             body = _wire_body(response) if wire else response.content
-        except (requests.Timeout, urllib3.exceptions.TimeoutError):
-            raise Transient(f"{url}: no answer within {self.timeout:g} s") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
-            raise Transient(f"{url}: {type(error).__name__}: {error}") from None
+            cause = connection_failure(error, self.timeout)
+            logging.getLogger(DETAIL_LOGGER).info("%s (%s): %r", cause, url, error)
+            raise Transient(f"{cause} ({url})") from None
         finally:
             _sending.turn = None
         status = response.status_code

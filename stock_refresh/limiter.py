@@ -24,6 +24,46 @@ from contextlib import closing
 MARGIN = 0.05
 
 
+class WaitSpans:
+    """The stretches of time during which at least one caller waited, merged as they come in.
+    Eight threads waiting the same second count one second here (wall-clock time, never more
+    than the run took), where a sum over the threads counts eight."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._spans: list[tuple[float, float]] = []  # sorted, disjoint
+
+    def add(self, start: float, end: float) -> None:
+        if end <= start:
+            return
+        with self._lock:
+            later = []  # spans after the new one, set aside while it merges with its neighbours
+            while self._spans and self._spans[-1][1] >= start:
+                first, last = self._spans.pop()
+                if first <= end:
+                    start, end = min(start, first), max(end, last)
+                else:
+                    later.append((first, last))
+            self._spans.append((start, end))
+            self._spans.extend(reversed(later))
+
+    def spans(self) -> list[tuple[float, float]]:
+        with self._lock:
+            return list(self._spans)
+
+    @property
+    def seconds(self) -> float:
+        return sum(end - start for start, end in self.spans())
+
+
+def wall_seconds(*waits: WaitSpans) -> float:
+    """Seconds during which at least one caller of any of `waits` was waiting."""
+    merged = WaitSpans()
+    for start, end in sorted(span for spans in waits for span in spans.spans()):
+        merged.add(start, end)
+    return merged.seconds
+
+
 class SlidingWindowLimiter:
     """At most `max_requests` requests in any window of `period` seconds (+ `margin`), spaced
     evenly: each caller is given the next free moment and sleeps until it.
@@ -53,7 +93,8 @@ class SlidingWindowLimiter:
         self._pauses = 0  # a pause cancels the moments handed out before it
         self._clock = clock
         self._sleep = sleep
-        self.waited = 0.0
+        self.waited = 0.0  # summed over the waiting threads
+        self.wait_spans = WaitSpans()  # the same waits as stretches of elapsed time
 
     def pause(self, seconds: float) -> None:
         """Hold every caller for `seconds` (a server told us to back off)."""
@@ -76,6 +117,7 @@ class SlidingWindowLimiter:
                 self._turns.append(turn)
                 self._next_free = moment + self.spacing
                 self.waited += moment - now
+                self.wait_spans.add(now, moment)
             if moment > now:
                 self._sleep(moment - now)
             with self._lock:
@@ -113,7 +155,8 @@ class SharedSlidingWindowLimiter:
         self.window = 1.0 + MARGIN
         self.spacing = self.window / max_requests
         self._lock = threading.Lock()
-        self.waited = 0.0
+        self.waited = 0.0  # summed over the waiting threads
+        self.wait_spans = WaitSpans()  # the same waits on this process's monotonic clock
         with closing(self._connect()) as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS sent (t REAL NOT NULL)")
             conn.execute(
@@ -134,7 +177,7 @@ class SharedSlidingWindowLimiter:
 
     def acquire(self) -> int:
         """Block until a request may be sent; returns the turn to pass to `sent`."""
-        waited = 0.0
+        waited, started = 0.0, time.monotonic()
         while True:
             with closing(self._connect()) as conn:
                 conn.execute("BEGIN IMMEDIATE")
@@ -153,6 +196,8 @@ class SharedSlidingWindowLimiter:
                     conn.execute("COMMIT")
                     with self._lock:
                         self.waited += waited
+                    if waited:
+                        self.wait_spans.add(started, time.monotonic())
                     return turn
                 else:
                     delay = oldest + self.window - now

@@ -15,6 +15,9 @@ from tqdm import tqdm
 from .files import owner_only_dir
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# The full story of a failure (exception chains): written to the log file, kept off the console
+# (which already got the short line) unless --verbose asks for everything.
+DETAIL_LOGGER = "stock_refresh.detail"
 
 
 def setup_logging(config, verbose: bool, to_file: bool = True) -> None:
@@ -39,6 +42,8 @@ def setup_logging(config, verbose: bool, to_file: bool = True) -> None:
     if verbose or config.logging.console_output or not to_file:
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        if not verbose:
+            console.addFilter(lambda record: not record.name.startswith(DETAIL_LOGGER))
         root.addHandler(console)
     for noisy in ("yfinance", "peewee", "urllib3", "curl_cffi"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

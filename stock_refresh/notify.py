@@ -81,14 +81,23 @@ def run_succeeded(summary: Mapping[str, Any]) -> bool:
 
 
 def run_message(summary: Mapping[str, Any], succeeded: bool) -> str:
-    """One line from a run summary: its scalar fields in their order."""
+    """One line from a run summary. For this job's own report: the cause first (the abort
+    reason), then the counts; the report and the log file hold the rest. For any other summary:
+    its scalar fields in their order."""
+    verdict = "succeeded" if succeeded else "failed"
+    head = f"stock-refresh run {verdict} on {socket.gethostname()}"
+    if {"successful", "failed", "skipped", "duration_seconds", "exit_code"} <= summary.keys():
+        counts = (
+            f"{summary['successful']} ok, {summary['failed']} failed, {summary['skipped']} "
+            f"skipped in {summary['duration_seconds']:g} s, exit {summary['exit_code']}"
+        )
+        reason = summary.get("abort_reason")
+        return f"{head}: {reason} ({counts})" if reason else f"{head}: {counts}"
     facts = ", ".join(
         f"{k}={v}"
         for k, v in summary.items()
         if isinstance(v, (str, int, float, bool)) or v is None
     )
-    verdict = "succeeded" if succeeded else "failed"
-    head = f"stock-refresh run {verdict} on {socket.gethostname()}"
     return f"{head}: {facts}" if facts else head
 
 

@@ -3,6 +3,7 @@
 import json
 import os
 import resource
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,7 @@ class RunStats:
     notes: list[str] = field(default_factory=list)
     plan: dict[str, int] = field(default_factory=dict)  # why stocks were stale -> how many
     helper_peak_rss_mb: float = 0.0  # the parsing helper process's, added to the job's own
+    clock_started: float = field(default_factory=time.monotonic)  # for the duration
 
     def record_success(self, symbol: str) -> None:
         self.successful.append(symbol)
@@ -41,6 +43,7 @@ def build_report(
     exit_code: int,
     abort_reason: str | None,
     upstreams: dict,
+    wait_wall_seconds: float,
     symbol_source: dict,
     run_id: int | None,
     resumed_from: int | None,
@@ -50,7 +53,7 @@ def build_report(
         "run_id": run_id,
         "start_time": stats.started.isoformat(),
         "end_time": ended.isoformat(),
-        "duration_seconds": round((ended - stats.started).total_seconds(), 3),
+        "duration_seconds": round(time.monotonic() - stats.clock_started, 3),
         "status": status,
         "exit_code": exit_code,
         "abort_reason": abort_reason,
@@ -70,8 +73,9 @@ def build_report(
         "upstreams": upstreams,
         "requests": {name: u["requests"] for name, u in upstreams.items()},
         "retries": sum(u["retries"] for u in upstreams.values()),
-        "rate_limit_wait_seconds": round(
-            sum(u["rate_limit_wait_seconds"] for u in upstreams.values()), 3
+        "rate_limit_wait_wall_seconds": round(wait_wall_seconds, 3),
+        "rate_limit_wait_thread_seconds": round(
+            sum(u["rate_limit_wait_thread_seconds"] for u in upstreams.values()), 3
         ),
         "stale_reasons": stats.plan,
         "peak_rss_mb": round(peak_rss_mb() + stats.helper_peak_rss_mb, 1),

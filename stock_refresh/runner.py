@@ -18,6 +18,7 @@ from .backup import BackupError, backup_database
 from .changes import IndexScan, scan_daily_indexes
 from .fetch import Sources, fetch_market_data, fetch_stock_data
 from .http import NotFound, UpstreamError, Upstreams
+from .limiter import wall_seconds
 from .lock import LockHeld, RunLock
 from .logs import Progress, setup_logging
 from .models import StockData
@@ -394,6 +395,9 @@ class Refresh:
             exit_code=exit_code,
             abort_reason=abort_reason,
             upstreams=self.upstreams.summary(),
+            wait_wall_seconds=wall_seconds(
+                *(limiter.wait_spans for limiter in self.upstreams.limiters.values() if limiter)
+            ),
             symbol_source=symbol_info,
             run_id=run_id,
             resumed_from=resumed_from,

@@ -18,6 +18,7 @@ SYSTEMD_UNITS = ("stock-refresh.service", "stock-refresh.timer", "stock-refresh-
 CRON_TEMPLATE = Path("cron") / "stock-refresh.cron"
 CRON_BEGIN = "# >>> stock-refresh (managed by setup_scheduler.sh) >>>"
 CRON_END = "# <<< stock-refresh <<<"
+CONTACT_ENV = "STOCK_REFRESH_SEC_CONTACT"
 _PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
 
 
@@ -158,6 +159,12 @@ def render_unit(template: str, values: dict[str, str], where: str = "unit") -> s
     )
 
 
+def env_file(config: str | os.PathLike) -> Path:
+    """The `.env` beside the config (the project's own for the shipped config): KEY=value lines
+    that the units (EnvironmentFile=) and the cron line load before the job starts."""
+    return Path(os.path.abspath(os.path.expanduser(config))).parent / ".env"
+
+
 def unit_values(
     project_dir: str, python: str, config: str, run_time: str, timezone: str
 ) -> dict[str, str]:
@@ -168,6 +175,7 @@ def unit_values(
         "PYTHON": _clean_path(python),
         "README_URL": "file://" + urllib.parse.quote(project_dir + "/README.md"),
         "CONFIG": _clean_path(config),
+        "ENV_FILE": _clean_path(str(env_file(config))),
         "ON_CALENDAR": on_calendar(run_time, timezone),
         "RUN_TIME": run_time,
         "TIMEZONE": timezone,
@@ -190,6 +198,7 @@ def cron_values(
         "PROJECT_DIR": _clean_path(project_dir),
         "PYTHON": _clean_path(python),
         "CONFIG": _clean_path(config),
+        "ENV_FILE": _clean_path(str(env_file(config))),
         "FLOCK": _clean_path(flock),
         "LOCK_FILE": os.path.join(log_dir, "stock-refresh.cron.lock"),
         "CRON_LOG": os.path.join(log_dir, "cron.log"),
@@ -215,9 +224,10 @@ def render_cron_block(template: str, values: dict[str, str]) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def write_if_changed(path: Path, text: str, dry_run: bool) -> str:
+def write_if_changed(path: Path, text: str, dry_run: bool, mode: int = 0o644) -> str:
     """Write text unless the file already holds it; the status word tells the shell script
-    what happened (new, updated, unchanged, or would-create/would-update on a dry run)."""
+    what happened (new, updated, unchanged, or would-create/would-update on a dry run). A
+    written file gets `mode` (less what the umask removes)."""
     try:
         old = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -228,9 +238,33 @@ def write_if_changed(path: Path, text: str, dry_run: bool) -> str:
         return "would-create" if old is None else "would-update"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.unlink(missing_ok=True)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "w") as out:
+        out.write(text)
     os.replace(tmp, path)
     return "new" if old is None else "updated"
+
+
+def env_assignment(name: str, value: str) -> str:
+    """`NAME="value"` that sh's `.` and systemd's EnvironmentFile= read back the same: inside
+    double quotes both take a backslash before `"`, `\\`, `$` and a backquote literally."""
+    escaped = re.sub(r'(["\\$`])', r"\\\1", " ".join(value.split()))
+    return f'{name}="{escaped}"'
+
+
+def with_assignment(env_text: str, name: str, value: str) -> str:
+    """An env file's text with `name` set to `value`: its first line replaced (later ones
+    dropped), or a line added at the end; every other line kept."""
+    out, found = [], False
+    for old in env_text.splitlines():
+        if not re.match(rf"\s*{name}=", old):
+            out.append(old)
+        elif not found:
+            out.append(env_assignment(name, value))
+            found = True
+    if not found:
+        out.append(env_assignment(name, value))
+    return "\n".join(out) + "\n"
 
 
 def market_hours_warning(run_time: str, timezone: str) -> str | None:
@@ -284,6 +318,29 @@ def _cmd_cron(args) -> None:
     )
     template = (args.project_dir / CRON_TEMPLATE).read_text(encoding="utf-8")
     sys.stdout.write(render_cron_block(template, values))
+
+
+def _cmd_env_file(args) -> None:
+    print(env_file(args.config))
+
+
+def _cmd_save_contact(args) -> None:
+    """Keep $STOCK_REFRESH_SEC_CONTACT in the config's .env, where the scheduled job finds it."""
+    contact = " ".join(os.environ.get(CONTACT_ENV, "").split())
+    if not contact:
+        raise ScheduleError(f"${CONTACT_ENV} is not set: there is no contact to save")
+    path = env_file(args.config)
+    try:
+        old = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        old = ""
+    status = write_if_changed(path, with_assignment(old, CONTACT_ENV, contact), args.dry_run, 0o600)
+    if status == "unchanged":
+        print(f"${CONTACT_ENV} is already in {path}, which the scheduled job reads")
+    elif args.dry_run:
+        print(f"[dry-run] would save ${CONTACT_ENV} in {path} (owner-only)")
+    else:
+        print(f"saved ${CONTACT_ENV} in {path} (owner-only), which the scheduled job reads")
 
 
 def _cmd_dirs(args) -> None:
@@ -357,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     paths(s)
     s.add_argument("--flock", required=True, help="absolute path of flock(1)")
     command("dirs", _cmd_dirs, "print the folders the job writes to")
+    command("env-file", _cmd_env_file, "print the path of the .env beside the config")
+    s = command("save-contact", _cmd_save_contact, f"write ${CONTACT_ENV} into the .env")
+    s.add_argument("--dry-run", action="store_true", help="report, write nothing")
     command("on-calendar", _cmd_on_calendar, "print the timer's OnCalendar= expression")
     s = command("info", _cmd_info, "print the schedule, next run and warnings")
     s.add_argument("--cron", action="store_true", help="add the cron time-zone checks")

@@ -84,12 +84,8 @@ def choose_symbols(
         return (
             last_good[0],
             "last_good",
-            (
-                f"symbol list unavailable ({fetch_error}); "
-                f"using the last good list of {last_good[1]}"
-            ),
+            f"symbol list unavailable: {fetch_error}; using the last good list of {last_good[1]}",
         )
     raise SymbolListError(
-        f"no symbol list: GitHub failed ({fetch_error}) and no earlier list "
-        "is stored; nothing to refresh"
+        f"no symbol list: {fetch_error}; no earlier list is stored, nothing to refresh"
     )

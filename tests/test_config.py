@@ -456,3 +456,41 @@ def test_edgar_rate_above_sec_limit_only_against_a_test_upstream(tmp_path):
     fast["sources"] = {"upstream_override": "http://127.0.0.1:8080"}
     config = load_config(write(tmp_path, config_text(fast)))
     assert config.rate_limiting.edgar_requests_per_second == 100
+
+
+def readme_set_up_run() -> str:
+    """The last command of the README's set-up line: `STOCK_REFRESH_SEC_CONTACT=... python ...`."""
+    section = (ROOT / "README.md").read_text().split("## Set-up", 1)[1]
+    line = next(line for line in section.splitlines() if CONTACT_ENV in line)
+    return line.rsplit(" && ", 1)[1]
+
+
+def run_shell(command: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != CONTACT_ENV}
+    return subprocess.run(
+        ["sh", "-c", command], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
+
+
+def test_readme_set_up_line_names_its_placeholder_and_works_with_a_real_contact():
+    command = readme_set_up_run()
+    assert command.startswith(f'{CONTACT_ENV}="Your Name you@yourdomain.com" ')
+    as_written = run_shell(command + " --check-config")
+    assert as_written.returncode == 2
+    [line] = as_written.stderr.splitlines()
+    assert '"Your Name" and yourdomain.com are placeholders to replace with your own' in line
+    assert "a name must come before" not in line
+
+    own = command.replace("Your Name", "Jane Doe").replace(
+        "you@yourdomain.com", CONTACT.split()[-1]
+    )
+    filled_in = run_shell(own + " --check-config")
+    assert filled_in.returncode == 0, filled_in.stderr
+    assert filled_in.stdout.startswith("config ok: ")
+
+
+def test_the_example_in_the_contact_message_is_itself_accepted(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, config_text(contact=None)))
+    example = str(err.value).split("such as ", 1)[1].split('"')[1]
+    assert load_config(write(tmp_path, config_text(contact=example))).sources.sec_contact == example

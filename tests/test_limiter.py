@@ -5,7 +5,14 @@ import itertools
 import threading
 import time
 
-from stock_refresh.limiter import MARGIN, SlidingWindowLimiter, limiter_for_rate
+from stock_refresh.limiter import (
+    MARGIN,
+    SharedSlidingWindowLimiter,
+    SlidingWindowLimiter,
+    WaitSpans,
+    limiter_for_rate,
+    wall_seconds,
+)
 
 
 def max_in_window(times: list[float], window: float) -> int:
@@ -149,3 +156,42 @@ def test_processes_sharing_a_limiter_file_stay_under_the_rate_together(tmp_path)
     assert len(times) == 30
     assert max_in_window(times, 1.0) <= 10
     assert max(times) - min(times) >= 1.9  # 30 requests at 10/s need at least two more windows
+
+
+def test_wait_spans_merge_overlaps_in_any_order():
+    spans = WaitSpans()
+    for start, end in [(5, 6), (0, 1), (0.5, 2), (8, 9), (3, 4), (1.5, 3.5), (7, 7)]:
+        spans.add(start, end)
+    assert spans.spans() == [(0, 4), (5, 6), (8, 9)]
+    assert spans.seconds == 6
+    other = WaitSpans()
+    other.add(3.5, 5.5)
+    other.add(10, 11)
+    assert wall_seconds(spans, other) == 8  # 0..6, 8..9 and 10..11
+
+
+def waits_of_eight_threads(limiter) -> float:
+    """Eight threads taking five turns each; returns how long they took."""
+
+    def worker():
+        for _ in range(5):
+            limiter.sent(limiter.acquire())
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - started
+
+
+def test_summed_waits_exceed_the_elapsed_time_and_wall_waits_do_not(tmp_path):
+    for limiter in (
+        SlidingWindowLimiter(20, 1.0, margin=0.0),
+        SharedSlidingWindowLimiter(tmp_path / "edgar-limiter.sqlite", 20, margin=0.0),
+    ):
+        elapsed = waits_of_eight_threads(limiter)
+        wall = limiter.wait_spans.seconds
+        assert limiter.waited > 2 * elapsed  # eight threads queue behind each other
+        assert 0.5 * elapsed < wall <= elapsed, (type(limiter).__name__, wall, elapsed)

@@ -3,6 +3,7 @@ a recording sendmail; and the CLI's --notify-failure as systemd's OnFailure= uni
 
 import json
 import os
+import socket
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -323,3 +324,32 @@ def test_unusable_command_is_an_error_not_a_crash(tmp_path, command, error):
         settings(command=command), "stock-refresh.service", tmp_path / "logs", environ={}
     )
     assert result.sent == [] and error in result.errors[0]
+
+
+def test_a_run_report_becomes_one_line_with_the_cause_first(tmp_path, capsys):
+    report = {
+        "run_id": 7,
+        "start_time": "2026-12-02T02:00:00+00:00",
+        "duration_seconds": 1.5,
+        "status": "aborted",
+        "exit_code": 1,
+        "abort_reason": "no symbol list: connection refused by 127.0.0.1:9 (https://x/y.json)",
+        "total_stocks": 0,
+        "successful": 0,
+        "failed": 0,
+        "skipped": 0,
+        "upstreams": {"github": {"requests": 4}},
+    }
+    result = notify_run_result(settings(enabled=False), report, tmp_path / "logs")
+    assert result.message == (
+        f"stock-refresh run failed on {socket.gethostname()}: no symbol list: connection refused "
+        "by 127.0.0.1:9 (https://x/y.json) (0 ok, 0 failed, 0 skipped in 1.5 s, exit 1)"
+    )
+    assert capsys.readouterr().err == result.message + "\n"
+    assert failures(tmp_path / "logs") == [result.message]
+
+    done = {**report, "status": "completed", "exit_code": 0, "abort_reason": None}
+    done.update(successful=25, failed=2, total_stocks=27, duration_seconds=14.25)
+    assert notify_run_result(settings(enabled=False), done, tmp_path / "logs").message.endswith(
+        ": 25 ok, 2 failed, 0 skipped in 14.25 s, exit 0"
+    )

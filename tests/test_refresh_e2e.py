@@ -11,6 +11,7 @@ Golden figures come from the shared fixture files (worked out by hand):
 """
 
 import stat
+import time
 
 import pytest
 
@@ -154,3 +155,36 @@ def test_a_stocks_yahoo_snapshot_goes_beside_its_edgar_requests(tmp_path):
     yahoo = [r["t"] for r in log if "yahoo.com" in r["host"]]
     assert len(edgar) >= 3 and yahoo
     assert min(yahoo) < max(edgar)
+
+
+def test_rate_limit_waits_are_reported_as_thread_seconds_and_as_wall_seconds(fake, tmp_path):
+    """Four workers held by the limiters at once: their summed waits exceed the run's length,
+    the wall-clock figure (at least one request held) never does."""
+    config = write_config(
+        tmp_path,
+        fake.url,
+        rate_limiting={"edgar_requests_per_second": 10, "yfinance_delay_seconds": 0.05},
+    )
+    started = time.monotonic()
+    result = run_cli("--config", config, "--limit", "8")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = only_report(tmp_path)
+    assert "rate_limit_wait_seconds" not in report
+    duration = report["duration_seconds"]
+    assert 0 < duration <= elapsed
+    walls = []
+    for name, upstream in report["upstreams"].items():
+        wall, thread = (
+            upstream["rate_limit_wait_wall_seconds"],
+            upstream["rate_limit_wait_thread_seconds"],
+        )
+        assert 0 <= wall <= thread and wall <= duration, (name, upstream)
+        assert upstream["retry_backoff_thread_seconds"] >= 0
+        walls.append(wall)
+    edgar = report["upstreams"]["edgar"]
+    assert edgar["rate_limit_wait_thread_seconds"] > edgar["rate_limit_wait_wall_seconds"] > 0
+    assert max(walls) <= report["rate_limit_wait_wall_seconds"] <= min(sum(walls), duration)
+    assert report["rate_limit_wait_thread_seconds"] == pytest.approx(
+        sum(u["rate_limit_wait_thread_seconds"] for u in report["upstreams"].values()), abs=0.01
+    )

@@ -12,6 +12,7 @@ import pytest
 
 from stock_refresh import schedule
 from stock_refresh.schedule import (
+    CONTACT_ENV,
     CRON_BEGIN,
     CRON_END,
     ScheduleError,
@@ -25,6 +26,7 @@ from stock_refresh.schedule import (
     skipped_days,
     system_timezone,
     unit_values,
+    with_assignment,
     write_if_changed,
 )
 from tests.paths import ROOT
@@ -189,7 +191,8 @@ def test_cron_block_quotes_paths_for_sh_and_escapes_percent():
     assert "CRON_TZ=America/New_York" in lines
     entry = next(line for line in lines if line.startswith("0 2 * * * "))
     assert entry == (
-        "0 2 * * * cd '/srv/my stocks' && /usr/bin/flock -n "
+        "0 2 * * * cd '/srv/my stocks' && if [ -f '/srv/my stocks/.env' ]; then set -a && "
+        ". '/srv/my stocks/.env' && set +a; fi && /usr/bin/flock -n "
         "'/srv/my stocks/logs/stock-refresh.cron.lock' "
         "'/srv/my stocks/.venv/bin/python' '/srv/my stocks'/batch_refresh.py "
         r"--config '/srv/my stocks/100\%.json' >> '/srv/my stocks/logs/cron.log' 2>&1"
@@ -324,3 +327,54 @@ def test_cli_bad_config(tmp_path, capsys):
 def test_market_hours_warning():
     assert market_hours_warning("02:00", "America/New_York") is None
     assert "intraday" in market_hours_warning("15:30", "Europe/London")
+
+
+@pytest.mark.parametrize(
+    "contact",
+    [
+        "Jane Doe jane.doe@gmail.com",
+        "Zoë O'Brien zoe+sec@mail.tu-berlin.de",
+        'Ops "Night" Team $HOME `id` back\\slash ops@acme-research.com',
+    ],
+)
+def test_saved_contact_reads_back_the_same_in_sh(tmp_path, contact):
+    env_file = tmp_path / ".env"
+    env_file.write_text(with_assignment("", CONTACT_ENV, contact))
+    read = subprocess.run(
+        ["/bin/sh", "-c", f'set -a; . "$1"; printf %s "${CONTACT_ENV}"', "sh", str(env_file)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    assert read.stdout == contact
+
+
+def test_with_assignment_replaces_the_line_and_keeps_the_others():
+    line = f'{CONTACT_ENV}="Jane Doe jane.doe@gmail.com"'
+    assert with_assignment("", CONTACT_ENV, "Jane Doe jane.doe@gmail.com") == line + "\n"
+    old = f"TZ=UTC\n{CONTACT_ENV}=old\n# note\n {CONTACT_ENV}=older\nLANG=C"
+    assert with_assignment(old, CONTACT_ENV, "Jane  Doe\tjane.doe@gmail.com") == (
+        f"TZ=UTC\n{line}\n# note\nLANG=C\n"
+    )
+
+
+def test_save_contact_cli_writes_an_owner_only_env_beside_the_config(tmp_path, capsys, monkeypatch):
+    config = write_config(tmp_path)
+    env_file = tmp_path / ".env"
+    monkeypatch.delenv(CONTACT_ENV, raising=False)
+    assert schedule.main(["save-contact", "--config", str(config)]) == 2
+    assert "is not set" in capsys.readouterr().err and not env_file.exists()
+
+    monkeypatch.setenv(CONTACT_ENV, "Jane Doe jane.doe@gmail.com")
+    assert schedule.main(["save-contact", "--config", str(config), "--dry-run"]) == 0
+    assert f"would save ${CONTACT_ENV} in {env_file}" in capsys.readouterr().out
+    assert not env_file.exists()
+    assert schedule.main(["save-contact", "--config", str(config)]) == 0
+    assert f"saved ${CONTACT_ENV} in {env_file} (owner-only)" in capsys.readouterr().out
+    assert env_file.read_text() == f'{CONTACT_ENV}="Jane Doe jane.doe@gmail.com"\n'
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    assert schedule.main(["save-contact", "--config", str(config)]) == 0
+    assert "is already in" in capsys.readouterr().out
+    assert schedule.main(["env-file", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == f"{env_file}\n"

