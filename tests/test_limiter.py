@@ -189,7 +189,7 @@ def waits_of_eight_threads(limiter) -> float:
 def test_summed_waits_exceed_the_elapsed_time_and_wall_waits_do_not(tmp_path):
     for limiter in (
         SlidingWindowLimiter(20, 1.0, margin=0.0),
-        SharedSlidingWindowLimiter(tmp_path / "edgar-limiter.sqlite", 20, margin=0.0),
+        SharedSlidingWindowLimiter(tmp_path / "edgar-limiter.sqlite", 20),
     ):
         elapsed = waits_of_eight_threads(limiter)
         wall = limiter.wait_spans.seconds
