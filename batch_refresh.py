@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from stock_refresh import clock
 from stock_refresh.config import ConfigError, load_config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "batch_config.json"
@@ -20,7 +21,8 @@ def parse_args(argv):
         description="Refresh every NYSE and NASDAQ common stock: fundamentals from SEC EDGAR, "
         "market data from Yahoo, written to SQLite, with a JSON summary report.",
         epilog="exit codes: 0 done, 1 failures over the threshold or aborted, "
-        "2 bad usage or configuration, 75 another refresh is running",
+        "2 bad usage or configuration, 75 another refresh is running. "
+        f"{clock.NOW_ENV}={clock.EXAMPLE} runs as if started at that moment (UTC offset required)",
     )
     parser.add_argument(
         "--config",
@@ -72,6 +74,11 @@ def symbol_list(text: str) -> list[str]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    try:
+        clock.start()
+    except clock.ClockError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         config = load_config(args.config)
     except ConfigError as error:

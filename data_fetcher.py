@@ -11,7 +11,7 @@ EDGAR requests: a stock's chain of requests is then as long as the longer of the
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from stock_refresh import edgar, filings
 from stock_refresh.http import Malformed, NotFound, Upstreams
@@ -92,7 +92,7 @@ def fetch_edgar(data: StockData, sources: Sources, kinds, known: dict) -> bool:
     filing. True when the facts were left alone because no new filing appeared."""
     upstreams = sources.upstreams
     submissions = edgar.fetch_submissions(upstreams, data.cik)
-    since = (date.today() - timedelta(days=365 * MIN_EDGAR_YEARS)).isoformat()
+    since = (sources.today - timedelta(days=365 * MIN_EDGAR_YEARS)).isoformat()
     pages = [
         edgar.fetch_submissions_page(upstreams, name)
         for name in filings.older_pages_needed(submissions, since)
