@@ -71,6 +71,7 @@ def test_on_calendar(run_time, zone, expected):
         ("06:30", "Europe/Berlin"),
     ],
 )
+@pytest.mark.date_sensitive
 def test_on_calendar_passes_systemd_analyze_and_agrees_with_next_run(run_time, zone):
     expr = on_calendar(run_time, zone)
     base = f"--base-time=@{int(TEST_NOW.timestamp())}"
@@ -293,6 +294,7 @@ def test_render_systemd_cli_with_awkward_paths_passes_verify(tmp_path):
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
+@pytest.mark.date_sensitive
 def test_cli_info_and_dirs(tmp_path, capsys):
     config = write_config(tmp_path, run_time="10:00", timezone="America/New_York")
     assert schedule.main(["info", "--config", str(config)]) == 0
