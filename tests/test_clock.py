@@ -14,7 +14,14 @@ from stock_refresh.changes import last_published_day
 from stock_refresh.market_calendar import market_open_now
 from tests.conftest import cli_env, only_report, query, run_cli, write_config
 from tests.paths import ROOT
-from tests.pinned import TEST_NOW, suite_now
+from tests.pinned import suite_now
+
+
+@pytest.fixture(autouse=True)
+def suite_clock():
+    """Tests here restart this process's clock; the tests after them get the suite's pin back."""
+    yield
+    clock.start()
 
 
 def test_a_pinned_start_is_read_in_utc_and_runs_on_with_the_monotonic_clock():
@@ -31,7 +38,6 @@ def test_a_pinned_start_is_read_in_utc_and_runs_on_with_the_monotonic_clock():
 def test_without_a_pin_the_clock_is_the_systems():
     before = datetime.now(UTC).replace(microsecond=0)
     assert before <= clock.start({clock.NOW_ENV: ""}) <= datetime.now(UTC)
-    clock.start()  # back to the suite's pin for the tests that follow
 
 
 @pytest.mark.parametrize("text", ["tomorrow", "2026-11-25T07:00:00", "2026-13-01T00:00:00Z"])
@@ -114,8 +120,6 @@ def test_the_schedule_cli_counts_from_the_pinned_clock(tmp_path, monkeypatch, ca
     monkeypatch.setenv(clock.NOW_ENV, "soon")
     assert schedule.main(["info", "--config", str(path)]) == 2
     assert capsys.readouterr().err.startswith("error: STOCK_REFRESH_NOW: expected ")
-    monkeypatch.setenv(clock.NOW_ENV, TEST_NOW.isoformat())
-    clock.start()
 
 
 def test_a_run_pinned_in_market_hours_warns_of_intraday_prices(fake, tmp_path):
