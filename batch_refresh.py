@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from stock_refresh import clock
 from stock_refresh.config import ConfigError, load_config
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "batch_config.json"
@@ -21,7 +22,8 @@ def parse_args(argv):
         "market data from Yahoo, written to SQLite, with a JSON summary report.",
         epilog="exit codes: 0 done, 1 failures over the threshold or aborted, "
         "2 bad usage or configuration, 73 the --demo folder cannot be written, "
-        "75 another refresh is running",
+        "75 another refresh is running. "
+        f"{clock.NOW_ENV}={clock.EXAMPLE} runs as if started at that moment (UTC offset required)",
     )
     parser.add_argument(
         "--config",
@@ -102,6 +104,11 @@ def main(argv=None) -> int:
         from stock_refresh.demo import main as demo
 
         return demo(Path(args.demo), args.verbose)
+    try:
+        clock.start()
+    except clock.ClockError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         config = load_config(args.config)
     except ConfigError as error:

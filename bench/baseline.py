@@ -15,7 +15,6 @@ import argparse
 import json
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 STARTED = time.monotonic()
@@ -23,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from data_fetcher import Sources, fetch_stock_data  # noqa: E402
-from stock_refresh import store, yahoo  # noqa: E402
+from stock_refresh import clock, store, yahoo  # noqa: E402
 from stock_refresh.config import load_config  # noqa: E402
 from stock_refresh.http import Upstreams  # noqa: E402
 from stock_refresh.runner import Options, load_symbols, select  # noqa: E402
@@ -48,11 +47,12 @@ def sample(symbols: list[str], count: int | None) -> list[str]:
 
 
 def now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
+    return clock.now().isoformat()
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    clock.start()
     config = load_config(args.config)
     yahoo.configure(yahoo.default_cache_dir(config.path.parent))
     upstreams = Upstreams.from_config(config)

@@ -2,12 +2,17 @@
 
     python bench/benchmark.py [--stocks 1000] [--edgar-rps 100] [--yahoo-rps 100] [--latency-ms 200]
                               [--workers 64] [--baseline] [--baseline-stocks M]
-                              [--scenarios cold,night,resume] [--keep DIR] [--json FILE]
+                              [--scenarios cold,night,resume] [--now TIME] [--keep DIR]
+                              [--json FILE]
+
+Every date is pinned, never read from the real clock: the night run starts at --now (the job's
+STOCK_REFRESH_NOW); its fake's today is the business day before that in New York, and the cold,
+resume and baseline runs happen the night after the business day before that one.
 
 Scenarios, each against its own fake (`tools/fake_upstream.py`, limits on):
   cold      empty database, full refresh; the fake's today is the business day before `night`'s.
-  night     the cold run's database a day later: the fake's today is the most recent business day
-            before the real today, with 3 % of the companies filing a 10-Q on it; the database's
+  night     the cold run's database later, at --now: the fake's today is the most recent business
+            day before it, with 3 % of the companies filing a 10-Q on it; the database's
             bookkeeping is aged by one day, market data is due (last refresh before the latest
             NYSE close) and `job_state.daily_index_through` is the day before the new filings.
   resume    a cold run killed with SIGKILL once half the stocks are done, then run again; only
@@ -19,7 +24,9 @@ Scenarios, each against its own fake (`tools/fake_upstream.py`, limits on):
             its wall time is extrapolated to --stocks (it is linear by construction).
 
 The floor of a run is the larger of (its requests to an upstream, as logged by the fake) / (that
-upstream's allowed rate). Violations are the fake's rate answers (EDGAR 403, Yahoo 429); the
+upstream's allowed rate). Violations are the fake's rate answers (EDGAR 403 and Yahoo 429 that its
+log says were throttles; SEC's 403 for an object that does not exist, such as an index not yet
+published, is counted apart, as "403 missing"); the
 busiest sliding second per upstream is recomputed from the log's arrival times (the fake stamps
 each request with the kernel's receive time). Peak RSS is the larger of the report's
 `peak_rss_mb` (the job's peak plus its parsing helper's) and psutil samples of the job and its
@@ -41,7 +48,9 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psutil
 
@@ -58,6 +67,8 @@ from fakeup.dates import is_business_day  # noqa: E402  (the fake's own calendar
 from stock_refresh.symbols import clean_symbols  # noqa: E402  (the job's own list filter)
 
 CONTACT = "Bench Runner bench.runner@gmail.com"
+NIGHT = "2026-11-25T07:00:00+00:00"  # a Wednesday, 02:00 in New York: the default --now
+NEW_YORK = ZoneInfo("America/New_York")
 SEED = "bench"
 BLOCK_SECONDS = 5
 LIST_PATH = "/rreichel3/US-Stock-Symbols/main/{0}/{0}_tickers.json"
@@ -77,6 +88,7 @@ COLUMNS = (
     "edgar_requests",
     "yahoo_requests",
     "edgar_403",
+    "edgar_403_missing",
     "yahoo_429",
     "edgar_max_per_s",
     "yahoo_max_per_s",
@@ -281,8 +293,9 @@ def busiest_second(times: list[float], limit: float) -> tuple[int, int]:
 
 
 def traffic(entries: list[dict], edgar_rps: float, yahoo_rps: float) -> dict:
+    """Requests, refusals by the reason the fake logged (`why`), and the busiest seconds."""
     by = {"edgar": [], "yahoo": []}
-    limited = {"edgar": 0, "yahoo": 0}
+    refused = Counter()
     docs = 0
     times = [e["t"] for e in entries]
     for e in entries:
@@ -290,16 +303,17 @@ def traffic(entries: list[dict], edgar_rps: float, yahoo_rps: float) -> dict:
         if name not in by:
             continue
         by[name].append(e["t"])
-        if (name, e.get("status")) in (("edgar", 403), ("yahoo", 429)):
-            limited[name] += 1
+        refused[name, e.get("status"), e.get("why")] += 1
         docs += "/api/xbrl/companyfacts/" in e.get("path", "")
     edgar_max, edgar_over = busiest_second(by["edgar"], edgar_rps)
     yahoo_max, yahoo_over = busiest_second(by["yahoo"], yahoo_rps)
     return {
         "edgar_requests": len(by["edgar"]),
         "yahoo_requests": len(by["yahoo"]),
-        "edgar_403": limited["edgar"],
-        "yahoo_429": limited["yahoo"],
+        "edgar_403": refused["edgar", 403, "throttle"],
+        "edgar_403_missing": refused["edgar", 403, "no_such_object"],
+        "edgar_403_undeclared_ua": refused["edgar", 403, "undeclared_ua"],
+        "yahoo_429": refused["yahoo", 429, "throttle"],
         "edgar_max_per_s": edgar_max,
         "yahoo_max_per_s": yahoo_max,
         "over_limit_arrivals": edgar_over + yahoo_over,
@@ -375,6 +389,8 @@ def row_for(
                 "edgar_requests",
                 "yahoo_requests",
                 "edgar_403",
+                "edgar_403_missing",
+                "edgar_403_undeclared_ua",
                 "yahoo_429",
                 "edgar_max_per_s",
                 "yahoo_max_per_s",
@@ -468,13 +484,21 @@ def done_count(db: Path) -> int:
 
 
 def run_job(
-    cmd: list[str], folder: Path, kill_at: int | None = None, capture: bool = False
+    cmd: list[str],
+    folder: Path,
+    now: dt.datetime,
+    kill_at: int | None = None,
+    capture: bool = False,
 ) -> dict:
-    """Run a command to its end (or SIGKILL it once `kill_at` stocks are done); time it.
-    With capture, its stdout is returned (the baseline prints its result there)."""
+    """Run a command as of `now` to its end (or SIGKILL it once `kill_at` stocks are done);
+    time it. With capture, its stdout is returned (the baseline prints its result there)."""
     reports = folder / "reports"
     before = set(reports.glob("batch_summary_*.json")) if reports.exists() else set()
-    env = {**os.environ, "STOCK_REFRESH_CACHE_DIR": str(folder / "cache")}
+    env = {
+        **os.environ,
+        "STOCK_REFRESH_CACHE_DIR": str(folder / "cache"),
+        "STOCK_REFRESH_NOW": now.isoformat(),
+    }
     out = open(folder / "job.out", "a")
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -516,6 +540,18 @@ def run_job(
 
 
 # ---------------------------------------------------------------- dates and the aged database
+
+
+def parse_now(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return moment.astimezone(dt.UTC)
+
+
+def night_after(night: dt.datetime, day: dt.date) -> dt.datetime:
+    """`night` moved back by whole days to the night after `day` (in New York)."""
+    return night - dt.timedelta(days=(night.astimezone(NEW_YORK).date() - day).days - 1)
 
 
 def business_days_before(day: dt.date) -> tuple[dt.date, dt.date]:
@@ -591,7 +627,11 @@ class Bench:
         self.cache_dir = workdir / "fake-cache" if "--cache-dir" in help_text else None
         self.warm = self.cache_dir is not None and "--warm" in help_text
         self.warmed: set = set()
-        self.cold_day, self.filings_day = business_days_before(dt.datetime.now(dt.UTC).date())
+        self.night_now = args.now
+        self.cold_day, self.filings_day = business_days_before(
+            self.night_now.astimezone(NEW_YORK).date()
+        )
+        self.cold_now = night_after(self.night_now, self.cold_day)
         self.companies, self.limit = calibrate(args.stocks)
 
     def fake(self, name: str, as_of: dt.date, new_filings: float | None = None) -> Fake:
@@ -623,10 +663,10 @@ class Bench:
         cmd = [sys.executable, str(JOB), "--config", str(config)]
         return cmd + ["--limit", str(self.limit)] if self.limit else cmd
 
-    def run(self, fake: Fake, cmd: list[str], folder: Path, **kwargs) -> dict:
+    def run(self, fake: Fake, cmd: list[str], folder: Path, now: dt.datetime, **kwargs) -> dict:
         """run_job, plus the CPU time the fake spent meanwhile."""
         before = fake.cpu()
-        run = run_job(cmd, folder, **kwargs)
+        run = run_job(cmd, folder, now, **kwargs)
         run["fake_cpu_s"] = fake.cpu() - before
         return run
 
@@ -656,6 +696,7 @@ class Bench:
             )
         if report.get("failed"):
             row["notes"] = (row["notes"] + f"; {report['failed']} failed").lstrip("; ")
+        row["notes"] += refusal_notes(row)
         return row
 
     def check_exit(self, scenario: str, run: dict, expected: int = 0) -> None:
@@ -670,8 +711,8 @@ class Bench:
         fake = self.fake("cold", self.cold_day)
         try:
             config = write_config(folder, fake.url, a.edgar_rps, a.yahoo_rps, a.workers)
-            say(f"cold: {a.stocks} stocks, fake as of {self.cold_day} ...")
-            run = self.run(fake, self.job_cmd(config), folder)
+            say(f"cold: {a.stocks} stocks, fake as of {self.cold_day}, job at {self.cold_now} ...")
+            run = self.run(fake, self.job_cmd(config), folder, self.cold_now)
             self.check_exit("cold", run)
             self.rows.append(self.job_row("cold", a.stocks, fake, 0, run, f"as of {self.cold_day}"))
         finally:
@@ -681,13 +722,16 @@ class Bench:
     def night(self) -> None:
         a = self.args
         folder = self.workdir / "cold"
-        age_database(folder / "stocks.db", self.filings_day, dt.datetime.now(dt.UTC))
+        age_database(folder / "stocks.db", self.filings_day, self.night_now)
         self.fresh("night")
         fake = self.fake("night", self.filings_day, NEW_FILINGS)
         try:
             set_override(self.cold_config, fake.url)
-            say(f"night: fake as of {self.filings_day} with {NEW_FILINGS:.0%} new 10-Qs ...")
-            run = self.run(fake, self.job_cmd(self.cold_config), folder)
+            say(
+                f"night: fake as of {self.filings_day} with {NEW_FILINGS:.0%} new 10-Qs, "
+                f"job at {self.night_now} ..."
+            )
+            run = self.run(fake, self.job_cmd(self.cold_config), folder, self.night_now)
             self.check_exit("night", run)
             row = self.job_row("night", a.stocks, fake, 0, run, f"as of {self.filings_day}")
             row["notes"] += f"; companyfacts {row['companyfacts_requests']}"
@@ -703,16 +747,18 @@ class Bench:
             config = write_config(folder, fake.url, a.edgar_rps, a.yahoo_rps, a.workers)
             half = math.ceil(a.stocks / 2)
             say(f"resume: cold run killed at {half}/{a.stocks} done ...")
-            killed = self.run(fake, self.job_cmd(config), folder, kill_at=half)
+            killed = self.run(fake, self.job_cmd(config), folder, self.cold_now, kill_at=half)
             if killed["killed_at"] is None:
                 self.problems.append(
                     f"resume: the run ended (exit {killed['exit_code']}) "
                     "before half the stocks were done; nothing was killed"
                 )
                 return
-            time.sleep(1.1)  # in-flight answers land in the log; timestamps move on
+            time.sleep(1.1)  # in-flight answers land in the log
             mark = fake.mark()
-            run = self.run(fake, self.job_cmd(config), folder)
+            # the clock runs on from the killed run's start: its timestamps are all earlier
+            later = self.cold_now + dt.timedelta(seconds=math.ceil(killed["wall"]) + 2)
+            run = self.run(fake, self.job_cmd(config), folder, later)
             self.check_exit("resume", run)
             checks = self.resume_checks(folder / "stocks.db", run["report"] or {}, a.stocks)
             remaining = a.stocks - checks["done_by_killed"]
@@ -815,7 +861,7 @@ class Bench:
                 "--batch-delay",
                 str(batch_delay),
             ]
-            run = self.run(fake, cmd, folder, capture=True)
+            run = self.run(fake, cmd, folder, self.cold_now, capture=True)
             self.check_exit("baseline", run)
             result = (
                 json.loads(run["stdout"].strip().splitlines()[-1]) if run["stdout"].strip() else {}
@@ -857,6 +903,16 @@ class Bench:
         self.rows.append(row)
 
 
+def refusal_notes(row: dict) -> str:
+    """SEC's 403s that were no throttle, said apart (not violations)."""
+    parts = []
+    if row["edgar_403_missing"]:
+        parts.append(f"{row['edgar_403_missing']} EDGAR 403 for objects that do not exist")
+    if row["edgar_403_undeclared_ua"]:
+        parts.append(f"{row['edgar_403_undeclared_ua']} EDGAR 403 for an undeclared user agent")
+    return "".join(f"; {p}" for p in parts)
+
+
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -883,6 +939,7 @@ def table(rows: list[dict], edgar_rps: float, yahoo_rps: float) -> str:
         "edgar/stock",
         "yahoo/stock",
         "403",
+        "403 missing",
         "429",
         f"max/s edgar (<= {edgar_rps:g})",
         f"max/s yahoo (<= {yahoo_rps:g})",
@@ -900,6 +957,7 @@ def table(rows: list[dict], edgar_rps: float, yahoo_rps: float) -> str:
         "edgar_per_stock",
         "yahoo_per_stock",
         "edgar_403",
+        "edgar_403_missing",
         "yahoo_429",
         "edgar_max_per_s",
         "yahoo_max_per_s",
@@ -986,6 +1044,11 @@ def parse_args(argv=None):
     )
     ap.add_argument("--baseline", action="store_true", help="also run the seed-design baseline")
     ap.add_argument(
+        "--now",
+        default=NIGHT,
+        help=f"when the night run starts, ISO-8601 with its UTC offset (default {NIGHT})",
+    )
+    ap.add_argument(
         "--baseline-stocks",
         type=int,
         default=100,
@@ -1002,6 +1065,10 @@ def parse_args(argv=None):
         ap.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     if args.stocks < 2:
         ap.error("--stocks must be at least 2")
+    try:
+        args.now = parse_now(args.now)
+    except ValueError:
+        ap.error(f"--now: expected an ISO-8601 time with its UTC offset, found {args.now!r}")
     return args
 
 
@@ -1033,6 +1100,7 @@ def main(argv=None) -> int:
     print(
         f"cores: {cores}; latency {args.latency_ms:g} ms; workers {args.workers}; "
         f"fake as of {bench.cold_day} (cold) / {bench.filings_day} (night); "
+        f"job at {bench.cold_now:%Y-%m-%d %H:%M} / {bench.night_now:%Y-%m-%d %H:%M} UTC; "
         f"fake: {bench.companies} synthetic companies, cache "
         f"{'warmed' if bench.warm else 'on' if bench.cache_dir else 'off (not supported)'}"
     )
@@ -1060,6 +1128,8 @@ def main(argv=None) -> int:
                         "workers": args.workers,
                         "cold_as_of": bench.cold_day.isoformat(),
                         "night_as_of": bench.filings_day.isoformat(),
+                        "cold_now": bench.cold_now.isoformat(),
+                        "night_now": bench.night_now.isoformat(),
                     },
                 },
                 indent=2,

@@ -5,11 +5,16 @@ anything changed costs one request per company per night. The daily form index l
 filing of a day in one file: a handful of requests a week tell which companies need their
 filings and facts fetched again. When an index that should exist cannot be read, the scan says
 "unknown" and the run falls back to asking every company.
+
+SEC publishes a day's index in the evening of that day (New York time), at an hour it does not
+state: filings dated that day are accepted until 22:00 ET. So a run asks only for the days before
+today in New York; today's index is read by the next night's run.
 """
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from .forms import PERIODIC_FORMS
 from .http import NotFound, UpstreamError, Upstreams
@@ -22,6 +27,7 @@ INDEX_URL = (
 # A weekday index still missing this many days later was a holiday, not a late upload.
 MISSING_MEANS_HOLIDAY_AFTER = timedelta(days=3)
 FORM_COLUMN = 12
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 @dataclass
@@ -50,18 +56,23 @@ def periodic_filers(text: str) -> set[int]:
     return ciks
 
 
-def scan_daily_indexes(upstreams: Upstreams, through: date, today: date) -> IndexScan:
-    """Read the indexes of the days after `through` up to `today`."""
+def last_published_day(now: datetime) -> date:
+    """The newest day whose index can exist at `now` (aware): yesterday in New York."""
+    return now.astimezone(NEW_YORK).date() - timedelta(days=1)
+
+
+def scan_daily_indexes(upstreams: Upstreams, through: date, now: datetime) -> IndexScan:
+    """Read the indexes of the days after `through` that can be published at `now`."""
     scan = IndexScan(ciks=set(), through=through)
+    newest = last_published_day(now)
+    today = newest + timedelta(days=1)
     day = through + timedelta(days=1)
-    while day <= today:
+    while day <= newest:
         if day.weekday() < 5:
             try:
                 scan.ciks |= periodic_filers(upstreams.get(index_url(day)).text)
                 scan.days_read += 1
             except NotFound:
-                if day == today:
-                    break  # published in the evening; tomorrow's run reads it
                 if today - day <= MISSING_MEANS_HOLIDAY_AFTER:
                     scan.notes.append(
                         f"SEC daily index for {day} is missing; asking every company instead"

@@ -15,9 +15,9 @@ in as a `Known`, so nothing here knows how the store keeps it.
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
-from . import edgar, filings, yahoo
+from . import clock, edgar, filings, yahoo
 from .forms import SECTION_FORMS
 from .http import Malformed, NotFound, Upstreams
 from .models import Known, StockData
@@ -149,7 +149,7 @@ def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:
     filing; sections when asked (see fetch_sections)."""
     upstreams = sources.upstreams
     submissions = edgar.fetch_submissions(upstreams, cik)
-    since = (date.today() - timedelta(days=365 * MIN_EDGAR_YEARS)).isoformat()
+    since = (clock.today() - timedelta(days=365 * MIN_EDGAR_YEARS)).isoformat()
     pages = [
         edgar.fetch_submissions_page(upstreams, name)
         for name in filings.older_pages_needed(submissions, since)

@@ -6,9 +6,9 @@ lock behind; the file's text only tells the second run who holds it.
 
 import fcntl
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
+from . import clock
 from .files import owner_only_dir
 
 
@@ -30,7 +30,7 @@ class RunLock:
             holder = os.read(fd, 200).decode(errors="replace").strip() or "pid unknown"
             os.close(fd)
             raise LockHeld(f"another refresh is running ({holder})") from None
-        since = datetime.now(UTC).isoformat(timespec="seconds")
+        since = clock.now().isoformat()
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}, since {since}".encode())
         self._fd = fd

@@ -100,14 +100,13 @@ def market_open_now(now_utc: dt.datetime | str) -> bool:
     return bool(_calendar(now.year).is_open_on_minute(now.floor("min")))
 
 
-def run_time_in_market_hours(run_time: str, timezone: str, today: dt.date | None = None) -> bool:
+def run_time_in_market_hours(run_time: str, timezone: str, today: dt.date) -> bool:
     """True when run_time in timezone lands within regular NYSE hours (09:30-16:00 New York) on
-    some weekday of the coming year; every Wednesday is tried because the two zones may change
-    to and from daylight saving time on different dates."""
+    some weekday of the year from `today`; every Wednesday is tried because the two zones may
+    change to and from daylight saving time on different dates."""
     hour, minute = (int(part) for part in run_time.split(":"))
     zone = zoneinfo.ZoneInfo(timezone)
-    day = today or dt.date.today()
-    day += dt.timedelta(days=(2 - day.weekday()) % 7)
+    day = today + dt.timedelta(days=(2 - today.weekday()) % 7)
     for week in range(53):
         local = dt.datetime.combine(
             day + dt.timedelta(weeks=week), dt.time(hour, minute), tzinfo=zone

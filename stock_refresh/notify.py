@@ -7,7 +7,6 @@ Delivery problems are logged, never raised: a notifier must not turn one failure
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from . import clock
 from .files import owner_only_dir
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,6 @@ class Delivery:
     errors: list[str] = field(default_factory=list)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
 def failure_message(unit: str, log_dir: Path, environ: Mapping[str, str]) -> str:
     """One line naming the unit, host, time and systemd's verdict ($MONITOR_* are set for
     OnFailure= units since systemd 251)."""
@@ -66,7 +62,7 @@ def failure_message(unit: str, log_dir: Path, environ: Mapping[str, str]) -> str
     ]
     details = f" ({', '.join(verdict)})" if verdict else ""
     return (
-        f"{unit} failed on {socket.gethostname()} at {_now():%Y-%m-%d %H:%M} UTC{details}; "
+        f"{unit} failed on {socket.gethostname()} at {clock.now():%Y-%m-%d %H:%M} UTC{details}; "
         f"see journalctl --user -u {unit} and {log_dir}"
     )
 
@@ -121,7 +117,7 @@ def notify_failure(
             "event": "failure",
             "unit": unit,
             "host": socket.gethostname(),
-            "time": _now().isoformat(),
+            "time": clock.now().isoformat(),
         }
         _send(notifications, "failure", message, payload, delivery)
     _record_errors(log_dir, delivery)
@@ -144,7 +140,7 @@ def notify_run_result(notifications, summary: Mapping[str, Any], log_dir: Path |
         payload = {
             "event": "success" if succeeded else "failure",
             "host": socket.gethostname(),
-            "time": _now().isoformat(),
+            "time": clock.now().isoformat(),
             "summary": dict(summary),
         }
         _send(notifications, payload["event"], message, payload, delivery)
@@ -261,7 +257,7 @@ def _record(log_dir: Path, line: str, echo: bool = True) -> None:
     try:
         owner_only_dir(log_dir)
         with open(log_dir / FAILURE_LOG, "a", encoding="utf-8") as f:
-            f.write(f"{_now().isoformat()} {line}\n")
+            f.write(f"{clock.now().isoformat()} {line}\n")
     except OSError as e:
         log.warning("cannot write %s: %s", log_dir / FAILURE_LOG, e)
 

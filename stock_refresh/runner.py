@@ -10,12 +10,12 @@ import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
-from . import market_calendar, store
+from . import clock, market_calendar, store
 from .backup import BackupError, backup_database
-from .changes import IndexScan, scan_daily_indexes
+from .changes import IndexScan, last_published_day, scan_daily_indexes
 from .fetch import Sources, fetch_market_data, fetch_stock_data
 from .http import NotFound, UpstreamError, Upstreams
 from .limiter import wall_seconds
@@ -51,10 +51,6 @@ class Terminated(Exception):
     """SIGTERM (systemd's stop or timeout): end cleanly so the next run can resume."""
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
 def lock_path(config) -> Path:
     return config.database.path.with_name(config.database.path.name + ".lock")
 
@@ -85,7 +81,7 @@ def run(config, options: Options) -> int:
         setup_logging(config, options.verbose)
         for warning in config_warnings(config):
             log.warning("config: %s", warning)
-        if market_calendar.market_open_now(utcnow()):
+        if market_calendar.market_open_now(clock.started()):
             log.warning("the NYSE is open now: prices fetched by this run are intraday")
         with RunLock(lock_path(config)):
             cap_malloc_arenas()
@@ -102,7 +98,9 @@ def config_warnings(config) -> list[str]:
     """The loader's warnings plus a schedule that would fetch intraday prices."""
     warnings = list(config.warnings)
     scheduling = config.scheduling
-    if market_calendar.run_time_in_market_hours(scheduling.run_time, scheduling.timezone):
+    if market_calendar.run_time_in_market_hours(
+        scheduling.run_time, scheduling.timezone, clock.today()
+    ):
         warnings.append(
             f"scheduling.run_time {scheduling.run_time} ({scheduling.timezone}) falls "
             "inside NYSE trading hours: prices would be intraday"
@@ -145,12 +143,12 @@ def select(symbols: list[str], options: Options) -> list[str]:
 INDEX_CURSOR = "daily_index_through"
 
 
-def scan_changes(db, upstreams: Upstreams, force: bool, today) -> IndexScan | None:
+def scan_changes(db, upstreams: Upstreams, force: bool, now) -> IndexScan | None:
     """Companies that filed since the last completed run; None on a first run or `--force`."""
     through = store.job_state(db, INDEX_CURSOR) if db else None
     if force or not through:
         return None
-    return scan_daily_indexes(upstreams, date.fromisoformat(through), today)
+    return scan_daily_indexes(upstreams, date.fromisoformat(through), now)
 
 
 class Refresh:
@@ -160,7 +158,7 @@ class Refresh:
         self.force = options.force or config.processing.force_refresh
         self.sources = Sources.from_config(config, config.processing.max_workers)
         self.upstreams = self.sources.upstreams
-        self.stats = RunStats(started=utcnow())
+        self.stats = RunStats(started=clock.started())
         self.consecutive_failures = 0
         self.plans: dict[str, frozenset] = {}
         self.states: dict[str, dict] = {}
@@ -186,7 +184,7 @@ class Refresh:
             if unfinished:
                 resumed_from = unfinished["id"]
                 store.mark_run_interrupted(db, resumed_from, self._now())
-            run_id = store.start_run(db, self._now(), resumed_from=resumed_from)
+            run_id = store.start_run(db, self.stats.started.isoformat(), resumed_from=resumed_from)
             self.states = store.symbol_states(db)
             if self.force or not self.states:  # a cold run: every stock needs its CIK
                 self.sources.ciks.load_in_background()
@@ -199,7 +197,7 @@ class Refresh:
             self.stats.total = len(symbols)
             if resumed_from:
                 symbols = self._resume(db, resumed_from, run_id, symbols)
-            scan = scan_changes(db, self.upstreams, self.force, self.stats.started.date())
+            scan = scan_changes(db, self.upstreams, self.force, self.stats.started)
             self._plan(db, symbols, scan)
             self._refresh(db, run_id, [s for s in symbols if self.plans[s]])
             if config.error_handling.retry_failed_stocks:
@@ -235,7 +233,7 @@ class Refresh:
         raise Terminated("terminated by signal (SIGTERM)")
 
     def _now(self) -> str:
-        return utcnow().isoformat()
+        return clock.now().isoformat()
 
     def _resume(self, db, resumed_from: int, run_id: int, symbols: list[str]) -> list[str]:
         done = store.run_done_symbols(db, resumed_from)
@@ -263,7 +261,9 @@ class Refresh:
                     len(scan.ciks),
                 )
         changed = scan.ciks if scan else None
-        self.plans, reasons = plan_run(symbols, self.states, utcnow(), self.force, changed)
+        self.plans, reasons = plan_run(
+            symbols, self.states, self.stats.started, self.force, changed
+        )
         for reason, count in reasons.most_common():
             log.info("%d stocks: %s", count, reason)
         self.stats.plan = dict(reasons.most_common())
@@ -272,11 +272,11 @@ class Refresh:
     def _advance_index_cursor(self, db, scan: IndexScan | None) -> None:
         """After a completed run, the next one reads SEC's indexes from where this one stopped.
 
-        A first or forced run asked every company, so it covers everything filed before today.
+        A first or forced run asked every company, so it covers every index published by now.
         """
         if self.options.symbols or self.options.limit:
             return  # a partial run has not looked at every company
-        through = scan.through if scan else self.stats.started.date() - timedelta(days=1)
+        through = scan.through if scan else last_published_day(self.stats.started)
         store.set_job_state(db, INDEX_CURSOR, through.isoformat())
 
     def _tasks(self, symbols: list[str]) -> list[list[str]]:
@@ -387,7 +387,7 @@ class Refresh:
     def _finish(
         self, db, run_id, resumed_from, status, exit_code, abort_reason, symbol_info
     ) -> int:
-        ended = utcnow()
+        ended = clock.now()
         report = build_report(
             self.stats,
             ended,
@@ -463,9 +463,10 @@ def dry_run(config, options: Options) -> int:
         return EXIT_FAILED
     symbols = select(symbols, options)
     force = options.force or config.processing.force_refresh
-    scan = scan_changes(db, upstreams, force, utcnow().date())
+    now = clock.started()
+    scan = scan_changes(db, upstreams, force, now)
     plans, reasons = plan_run(
-        symbols, store.symbol_states(db) if db else {}, utcnow(), force, scan.ciks if scan else None
+        symbols, store.symbol_states(db) if db else {}, now, force, scan.ciks if scan else None
     )
     requests = estimate_requests(plans)
     requests["edgar"] += scan.days_read if scan else 0

@@ -13,6 +13,8 @@ import urllib.parse
 import zoneinfo
 from pathlib import Path
 
+from stock_refresh import clock
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SYSTEMD_UNITS = ("stock-refresh.service", "stock-refresh.timer", "stock-refresh-failure.service")
 CRON_TEMPLATE = Path("cron") / "stock-refresh.cron"
@@ -267,11 +269,11 @@ def with_assignment(env_text: str, name: str, value: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def market_hours_warning(run_time: str, timezone: str) -> str | None:
-    """A warning when the nightly run would start inside regular NYSE hours."""
+def market_hours_warning(run_time: str, timezone: str, today: dt.date) -> str | None:
+    """A warning when the nightly run would start inside regular NYSE hours in the coming year."""
     from stock_refresh.market_calendar import run_time_in_market_hours
 
-    if run_time_in_market_hours(run_time, timezone):
+    if run_time_in_market_hours(run_time, timezone, today):
         return (
             f"scheduling.run_time {run_time} {timezone} falls inside regular NYSE hours "
             f"(09:30-16:00 America/New_York): prices fetched then are intraday"
@@ -363,7 +365,7 @@ def _cmd_on_calendar(args) -> None:
 def _cmd_info(args) -> None:
     cfg = _load(args.config)
     run_time, zone = cfg.scheduling.run_time, cfg.scheduling.timezone
-    when = next_run(run_time, zone, dt.datetime.now(dt.UTC))
+    when = next_run(run_time, zone, clock.started())
     print(
         f"schedule: daily at {run_time} {zone} (OnCalendar={on_calendar(run_time, zone)}, "
         f"cron: {cron_schedule(run_time)})"
@@ -376,7 +378,7 @@ def _cmd_info(args) -> None:
             f"note: on {day:%a %Y-%m-%d} the clocks in {zone} jump over {run_time}: "
             f"{effect} that night{weekend}"
         )
-    warning = market_hours_warning(run_time, zone)
+    warning = market_hours_warning(run_time, zone, clock.today())
     if warning:
         print(f"warning: {warning}")
     if args.cron:
@@ -422,8 +424,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--cron", action="store_true", help="add the cron time-zone checks")
     args = p.parse_args(argv)
     try:
+        clock.start()
         args.func(args)
-    except ScheduleError as e:
+    except (ScheduleError, clock.ClockError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

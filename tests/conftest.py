@@ -2,7 +2,8 @@
 
 Every test runs offline: the loopback guard refuses any Python socket to a non-loopback
 address, and the job's own clients refuse any host but the known upstreams when
-`sources.upstream_override` is set.
+`sources.upstream_override` is set. Every test runs as of one pinned moment (tests/pinned.py):
+the job's clock in this process and in every subprocess, and the fakes' today.
 """
 
 import json
@@ -15,12 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from stock_refresh.clock import NOW_ENV
 from tests.paths import ROOT
+from tests.pinned import TEST_NOW, pinned
 from tests.upstream import FakeUpstream, install_loopback_guard
 
 CACHE = Path(tempfile.mkdtemp(prefix="stock-refresh-test-cache-"))
 os.environ["XDG_CACHE_HOME"] = str(CACHE)
 os.environ["STOCK_REFRESH_CACHE_DIR"] = str(CACHE)
+os.environ[NOW_ENV] = TEST_NOW.isoformat()  # subprocesses started without cli_env() too
 install_loopback_guard()
 
 CONTACT = "Jane Doe jane.doe@gmail.com"
@@ -58,19 +62,24 @@ def write_config(folder: Path, upstream_url: str, **sections) -> Path:
     return path
 
 
+def cli_env(now=None) -> dict:
+    """The environment of a job started by a test: no SEC contact from the caller's shell, the
+    clock pinned at `now` (default: the suite's now, which runs on between two jobs)."""
+    return pinned({k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}, now)
+
+
 def run_cli(*args, **kwargs) -> subprocess.CompletedProcess:
     return run_python(ROOT / "batch_refresh.py", *args, **kwargs)
 
 
-def run_python(*args, timeout=240, **kwargs) -> subprocess.CompletedProcess:
-    """This interpreter on `args`, without the SEC contact of the caller's environment."""
-    env = {k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}
+def run_python(*args, timeout=240, now=None, **kwargs) -> subprocess.CompletedProcess:
+    """This interpreter on `args`, in the environment of `cli_env(now)`."""
     return subprocess.run(
         [sys.executable, *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env=cli_env(now),
         **kwargs,
     )
 

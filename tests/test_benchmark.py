@@ -1,5 +1,6 @@
 """The benchmark itself on a tiny scenario, so that it cannot rot: every scenario runs the real
-job against the fake with limits on, and the table comes out whole."""
+job against the fake with limits on, as of the suite's pinned night, and the table comes out
+whole."""
 
 import json
 import math
@@ -9,6 +10,7 @@ import sys
 import pytest
 
 from tests.paths import ROOT
+from tests.pinned import TEST_NOW
 
 HEADS = (
     "scenario",
@@ -20,6 +22,7 @@ HEADS = (
     "edgar/stock",
     "yahoo/stock",
     "403",
+    "403 missing",
     "429",
     "max/s edgar (<= 40)",
     "max/s yahoo (<= 40)",
@@ -49,6 +52,8 @@ def test_tiny_benchmark_runs_every_scenario_within_the_limits(tmp_path):
             "--scenarios",
             "cold,night,resume",
             "--baseline",
+            "--now",
+            TEST_NOW.isoformat(),
             "--json",
             str(out),
         ],
@@ -65,11 +70,13 @@ def test_tiny_benchmark_runs_every_scenario_within_the_limits(tmp_path):
 
     data = json.loads(out.read_text())
     assert data["problems"] == []
+    assert data["settings"]["night_now"] == TEST_NOW.isoformat()
     rows = {row["scenario"]: row for row in data["rows"]}
     assert set(rows) == {"cold", "night", "resume", "baseline"}
     for row in rows.values():
         assert set(data["columns"]) <= set(row)
         assert row["violations"] == 0 and row["edgar_403"] == 0 and row["yahoo_429"] == 0
+        assert row["edgar_403_undeclared_ua"] == 0
         assert row["edgar_max_per_s"] <= 40 and row["yahoo_max_per_s"] <= 40
         assert math.isfinite(row["wall_over_floor"]) and row["wall_over_floor"] > 0
         assert row["peak_rss_mb"] and row["peak_rss_mb"] > 0

@@ -1,12 +1,24 @@
-"""Change detection from SEC's daily form index: the real index file, and the scan's rules."""
+"""Change detection from SEC's daily form index: the real index file, and the scan's rules on
+pinned clocks (New York's midnight, weekends, holidays, both daylight saving changes)."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
-from stock_refresh.changes import index_url, periodic_filers, scan_daily_indexes
+import pytest
+
+from stock_refresh.changes import (
+    index_url,
+    last_published_day,
+    periodic_filers,
+    scan_daily_indexes,
+)
 from stock_refresh.http import Upstreams
 from tests.conftest import CONTACT
 from tests.paths import FIXTURES
 from tests.upstream import FakeUpstream
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def upstreams_for(url: str) -> Upstreams:
@@ -61,11 +73,12 @@ def test_scan_reads_weekdays_and_finds_the_new_filers():
     with FakeUpstream(
         companies=40, as_of="2026-11-20", extra_args=["--new-filings", "0.2"]
     ) as fake:
-        scan = scan_daily_indexes(upstreams_for(fake.url), date(2026, 11, 18), date(2026, 11, 23))
+        monday = utc("2026-11-23 07:00")  # 02:00 in New York
+        scan = scan_daily_indexes(upstreams_for(fake.url), date(2026, 11, 18), monday)
         paths = [r["path"] for r in fake.requests() if "daily-index" in r["path"]]
-    # Thursday 19 (nothing filed), Friday 20 (the new filings), the weekend skipped,
-    # Monday 23 is "today" and not published yet.
-    assert [p[-12:-4] for p in paths] == ["20261119", "20261120", "20261123"]
+    # Thursday 19 (nothing filed), Friday 20 (the new filings), the weekend skipped; Monday 23
+    # is today in New York, published this evening: not asked.
+    assert [p[-12:-4] for p in paths] == ["20261119", "20261120"]
     assert scan.ciks and all(cik >= 9000000 for cik in scan.ciks)
     assert scan.through == date(2026, 11, 22) and scan.days_read == 2
 
@@ -76,6 +89,82 @@ def test_a_missing_recent_weekday_index_means_unknown():
         as_of="2026-11-20",
         faults="www.sec.gov/Archives/edgar/daily-index/*=status:500",
     ) as fake:
-        scan = scan_daily_indexes(upstreams_for(fake.url), date(2026, 11, 18), date(2026, 11, 20))
+        scan = scan_daily_indexes(
+            upstreams_for(fake.url), date(2026, 11, 18), utc("2026-11-20 07:00")
+        )
     assert scan.ciks is None and scan.through == date(2026, 11, 18)
     assert "unreadable" in scan.notes[0]
+
+
+@pytest.mark.parametrize(
+    "now, newest",
+    [
+        ("2026-12-02 04:55", date(2026, 11, 30)),  # 23:55 on Tuesday 1 December in New York
+        ("2026-12-02 05:05", date(2026, 12, 1)),  # 00:05 on Wednesday: Tuesday's is out
+        ("2026-11-28 07:00", date(2026, 11, 27)),  # a Saturday
+        # 1 November 2026, clocks go back at 02:00 EDT: 01:30 happens twice, both on the 1st
+        ("2026-10-31 04:30", date(2026, 10, 30)),  # 00:30 EDT on the 31st (UTC-4, not -5)
+        ("2026-11-01 05:30", date(2026, 10, 31)),  # 01:30 EDT
+        ("2026-11-01 06:30", date(2026, 10, 31)),  # 01:30 EST
+        ("2026-11-02 04:30", date(2026, 10, 31)),  # 23:30 EST on the 1st (UTC-5, not -4)
+        # 14 March 2027, clocks go forward at 02:00 EST
+        ("2027-03-14 04:30", date(2027, 3, 12)),  # 23:30 EST on the 13th
+        ("2027-03-15 04:30", date(2027, 3, 14)),  # 00:30 EDT on the 15th
+    ],
+)
+def test_the_newest_index_asked_is_yesterdays_in_new_york(now, newest):
+    assert last_published_day(utc(now)) == newest
+
+
+@pytest.fixture(scope="module")
+def archive():
+    """A fake whose today is later than every scan below: it would serve any index asked for,
+    so the requests alone show what the scan asks."""
+    with FakeUpstream(companies=2, as_of="2027-03-31") as fake:
+        yield fake
+
+
+def scan_at(fake, through: str, now: str):
+    mark = len(fake.requests())
+    scan = scan_daily_indexes(upstreams_for(fake.url), date.fromisoformat(through), utc(now))
+    asked = [r["path"][-12:-4] for r in fake.requests()[mark:] if "daily-index" in r["path"]]
+    return scan, asked
+
+
+def test_just_after_midnight_in_new_york_yesterdays_index_is_read(archive):
+    scan, asked = scan_at(archive, "2026-11-30", "2026-12-02 05:05")
+    assert asked == ["20261201"] and scan.through == date(2026, 12, 1)
+    scan, asked = scan_at(archive, "2026-11-30", "2026-12-02 04:55")  # still the 1st in New York
+    assert asked == [] and scan.through == date(2026, 11, 30) and scan.ciks == set()
+
+
+def test_a_saturday_reads_friday_and_a_sunday_nothing(archive):
+    scan, asked = scan_at(archive, "2026-11-19", "2026-11-21 07:00")
+    assert asked == ["20261120"] and scan.through == date(2026, 11, 20)
+    scan, asked = scan_at(archive, "2026-11-20", "2026-11-22 07:00")
+    assert asked == [] and scan.through == date(2026, 11, 21) and scan.ciks == set()
+
+
+def test_monday_after_thanksgiving_skips_the_holiday(archive):
+    scan, asked = scan_at(archive, "2026-11-25", "2026-11-30 07:00")
+    # Thursday 26 has no index (403 AccessDenied); four days on it was a holiday, not late.
+    assert asked == ["20261126", "20261127"]
+    assert scan.ciks is not None and scan.through == date(2026, 11, 29) and scan.notes == []
+
+
+def test_a_missing_index_fewer_than_four_days_old_asks_every_company(archive):
+    # Christmas, Friday 25 December 2026: on Monday its index may still be late, so the scan
+    # cannot tell, and the run asks every company (and reads the days again next time).
+    scan, asked = scan_at(archive, "2026-12-24", "2026-12-28 07:00")
+    assert asked == ["20261225"]
+    assert scan.ciks is None and scan.through == date(2026, 12, 24)
+    assert scan.notes == ["SEC daily index for 2026-12-25 is missing; asking every company instead"]
+
+
+def test_across_the_daylight_saving_changes(archive):
+    scan, asked = scan_at(archive, "2026-10-29", "2026-11-02 06:30")  # Monday 01:30 EST
+    assert asked == ["20261030"] and scan.through == date(2026, 11, 1)
+    scan, asked = scan_at(archive, "2027-03-11", "2027-03-15 06:30")  # Monday 02:30 EDT
+    assert asked == ["20270312"] and scan.through == date(2027, 3, 14)
+    scan, asked = scan_at(archive, "2027-03-11", "2027-03-15 03:30")  # Sunday 23:30 EDT
+    assert asked == ["20270312"] and scan.through == date(2027, 3, 13)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import only_report, query, run_cli, write_config
+from tests.conftest import cli_env, only_report, query, run_cli, write_config
 from tests.paths import ROOT
 from tests.upstream import FakeUpstream
 
@@ -77,7 +77,6 @@ def test_bad_usage_exits_two_with_one_line(args, message):
 def test_a_second_concurrent_run_exits_75_and_the_first_finishes(tmp_path):
     with FakeUpstream(companies=2, latency_ms=100) as slow:
         config = write_config(tmp_path, slow.url, processing={"max_workers": 1})
-        env = {k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}
         first = subprocess.Popen(
             [
                 sys.executable,
@@ -90,7 +89,7 @@ def test_a_second_concurrent_run_exits_75_and_the_first_finishes(tmp_path):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
+            env=cli_env(),
         )
         lock = tmp_path / "stocks.db.lock"
         deadline = time.monotonic() + 60

@@ -1,7 +1,6 @@
 """Only what changed: staleness rules on fixed clocks, an ordinary night against the fake, the
 same database whatever the number of workers, and resume after kill -9."""
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -11,14 +10,18 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import psutil
+import pytest
 
 from stock_refresh.plan import ALL_KINDS, EDGAR_KINDS, stale_kinds
-from tests.conftest import only_report, query, run_cli, write_config
+from tests.conftest import cli_env, only_report, query, run_cli, write_config
 from tests.paths import ROOT
+from tests.pinned import AS_OF
 from tests.test_refresh_e2e import data_snapshot
 from tests.upstream import FakeUpstream
 
-UTC = UTC
+sys.path.insert(0, str(ROOT / "tools"))
+from fakeup.dates import is_business_day  # the fake's SEC calendar
+
 # Tuesday 2026-11-24 22:00 UTC: the NYSE closed at 21:00 UTC (16:00 ET) that day.
 TUESDAY_NIGHT = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)
 SUNDAY = datetime(2026, 11, 29, 7, 0, tzinfo=UTC)
@@ -71,36 +74,41 @@ def test_profile_weekly_and_filings_when_sec_shows_a_new_one():
     assert kinds == EDGAR_KINDS | {"market"} and "SEC changes unknown" in reason
 
 
-def last_weekday_before(day: date) -> date:
+def business_day_before(day: date) -> date:
     day -= timedelta(days=1)
-    while day.weekday() >= 5:
+    while not is_business_day(day):
         day -= timedelta(days=1)
     return day
 
 
+def night_after(day: date) -> datetime:
+    """07:00 UTC the next day: 02:00 or 03:00 in New York, when `day`'s index is out."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=7)
+
+
+@pytest.mark.date_sensitive
 def test_an_ordinary_night_fetches_only_what_changed(tmp_path):
-    today = datetime.now(UTC).date()
-    filed_day = last_weekday_before(today)
-    cold_day = last_weekday_before(filed_day)
+    filed_day = business_day_before(AS_OF)
+    cold_day = business_day_before(filed_day)
     with FakeUpstream(companies=30, as_of=cold_day.isoformat()) as fake:
         config = write_config(tmp_path, fake.url)
-        assert run_cli("--config", config).returncode == 0
+        assert run_cli("--config", config, now=night_after(cold_day)).returncode == 0
     cold = only_report(tmp_path)
     db = tmp_path / "stocks.db"
-    with sqlite3.connect(db) as conn:  # a night passes: yesterday's data, yesterday's cursor
+    with sqlite3.connect(db) as conn:  # a night passes: older data, the day before's cursor
         conn.execute(
             "UPDATE symbol_state SET market_refreshed_at = ?",
             [(datetime.combine(cold_day, datetime.min.time(), UTC)).isoformat()],
         )
         conn.execute(
             "UPDATE job_state SET value = ? WHERE key = 'daily_index_through'",
-            [cold_day.isoformat()],
+            [(filed_day - timedelta(days=1)).isoformat()],
         )
     with FakeUpstream(
         companies=30, as_of=filed_day.isoformat(), extra_args=["--new-filings", "0.2"]
     ) as fake:
         config = write_config(tmp_path, fake.url)
-        result = run_cli("--config", config)
+        result = run_cli("--config", config, now=night_after(filed_day))
         night = fake.requests()
     assert result.returncode == 0, result.stderr[-2000:]
     report = only_report(tmp_path)
@@ -117,8 +125,10 @@ def test_an_ordinary_night_fetches_only_what_changed(tmp_path):
         db, "SELECT count(*) AS n FROM sec_filings WHERE filing_date = ?", filed_day.isoformat()
     )[0]["n"]
     assert new_10q == len(filers)
+    indexes = [r["path"][-12:-4] for r in night if "/daily-index/" in r["path"]]
+    assert indexes == [f"{filed_day:%Y%m%d}"]  # nothing asked that cannot be published yet
     cursor = query(db, "SELECT value FROM job_state WHERE key='daily_index_through'")[0]["value"]
-    assert cursor >= filed_day.isoformat()
+    assert cursor == filed_day.isoformat()
 
 
 def test_the_database_is_the_same_with_one_worker_or_eight(fake, tmp_path):
@@ -135,10 +145,9 @@ def test_the_database_is_the_same_with_one_worker_or_eight(fake, tmp_path):
 def test_kill_minus_nine_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
     with FakeUpstream(companies=20, latency_ms=60) as fake:
         config = write_config(tmp_path, fake.url, processing={"max_workers": 2})
-        env = {k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}
         job = subprocess.Popen(
             [sys.executable, str(ROOT / "batch_refresh.py"), "--config", str(config)],
-            env=env,
+            env=cli_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -15,7 +15,7 @@ import time
 import psutil
 import pytest
 
-from tests.conftest import query
+from tests.conftest import cli_env, query
 from tests.paths import ROOT
 
 DEMO_CONTACT = "Demo User demo@stock-refresh.dev"
@@ -23,7 +23,7 @@ DEMO_CONTACT = "Demo User demo@stock-refresh.dev"
 
 def demo(cwd, *args, timeout=60, contact=None) -> subprocess.CompletedProcess:
     """The demo with the user's SEC contact unset, or set to `contact`."""
-    env = {k: v for k, v in os.environ.items() if k != "STOCK_REFRESH_SEC_CONTACT"}
+    env = cli_env()
     if contact:
         env["STOCK_REFRESH_SEC_CONTACT"] = contact
     return subprocess.run(
@@ -117,6 +117,7 @@ def demo_refreshing(tmp_path) -> tuple[subprocess.Popen, int]:
     """A demo started in the background and caught fetching; (its process, the fake's pid)."""
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "batch_refresh.py"), "--demo", tmp_path / "demo"],
+        env=cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -331,6 +331,54 @@ def test_edgar_sliding_window_403_then_block():
         assert [e["status"] for e in f.requests()][:9] == codes + [403]
 
 
+def test_the_log_says_why_each_refusal_was_answered():
+    """SEC answers 403 for a throttle, an object that does not exist (an index not yet
+    published) and an undeclared client alike; the log tells them apart."""
+    with FakeUpstream(
+        companies=1, as_of=AS_OF, edgar_rps=3, extra_args=["--block-seconds", "1"]
+    ) as f:
+        unpublished = get(
+            f, "www.sec.gov", "/Archives/edgar/daily-index/2026/QTR4/form.20261126.idx"
+        )
+        anonymous = get(f, "www.sec.gov", "/files/company_tickers.json", {"User-Agent": "curl/8"})
+        published = get(f, "www.sec.gov", "/Archives/edgar/daily-index/2026/QTR4/form.20261124.idx")
+        throttled = get(f, "www.sec.gov", "/files/company_tickers.json")
+        unknown = get(f, "data.sec.gov", "/submissions/CIK0000000001.json")
+        codes = [r.status_code for r in (unpublished, anonymous, published, throttled, unknown)]
+        assert codes == [403, 403, 200, 403, 403]
+        time.sleep(1.2)
+        missing = get(f, "data.sec.gov", "/submissions/CIK0000000001.json")
+        assert missing.status_code == 404
+        assert [e.get("why") for e in f.requests()] == [
+            "no_such_object",
+            "undeclared_ua",
+            None,
+            "throttle",
+            "throttle",
+            "no_such_object",
+        ]
+
+
+def test_the_fakes_today_follows_the_jobs_pinned_clock():
+    sys.path.insert(0, str(SCRIPT.parent))
+    from fake_upstream import default_as_of
+
+    # 22:00 on 1 December in New York: SEC's today is the 1st, though UTC's is the 2nd.
+    assert default_as_of("2026-12-02T03:00:00+00:00") == dt.date(2026, 12, 1)
+    assert default_as_of("2026-12-02T05:05:00Z") == dt.date(2026, 12, 2)
+    env = {**os.environ, "STOCK_REFRESH_NOW": "yesterday"}
+    bad = subprocess.run(
+        [sys.executable, str(SCRIPT), "--port", "0", "--companies", "1"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines()[-1].endswith(
+        "$STOCK_REFRESH_NOW: expected an ISO-8601 time with its UTC offset"
+    )
+
+
 def test_edgar_paced_requests_pass():
     with FakeUpstream(companies=1, edgar_rps=5) as f:
         codes = []

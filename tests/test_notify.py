@@ -15,6 +15,7 @@ import pytest
 from stock_refresh import notify
 from stock_refresh.notify import notify_failure, notify_run_result
 from tests.paths import ROOT
+from tests.pinned import pinned
 
 RECORDER = """#!/bin/sh
 [ -z "$RECORDER_EXIT" ] || { echo "notifier broke" >&2; exit "$RECORDER_EXIT"; }
@@ -288,7 +289,7 @@ def test_cli_notify_failure_as_the_failure_unit_runs_it(tmp_path):
             }
         )
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STOCK_REFRESH_")}
+    env = pinned({k: v for k, v in os.environ.items() if not k.startswith("STOCK_REFRESH_")})
     env.update(
         MONITOR_SERVICE_RESULT="exit-code", MONITOR_EXIT_CODE="exited", MONITOR_EXIT_STATUS="1"
     )

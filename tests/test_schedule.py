@@ -30,6 +30,7 @@ from stock_refresh.schedule import (
     write_if_changed,
 )
 from tests.paths import ROOT
+from tests.pinned import TEST_NOW
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 UTC = dt.UTC
@@ -72,10 +73,12 @@ def test_on_calendar(run_time, zone, expected):
         ("06:30", "Europe/Berlin"),
     ],
 )
+@pytest.mark.date_sensitive
 def test_on_calendar_passes_systemd_analyze_and_agrees_with_next_run(run_time, zone):
     expr = on_calendar(run_time, zone)
+    base = f"--base-time=@{int(TEST_NOW.timestamp())}"
     result = subprocess.run(
-        [analyze(), "calendar", "--iterations=1", expr],
+        [analyze(), "calendar", "--iterations=1", base, expr],
         capture_output=True,
         text=True,
         env={**os.environ, "TZ": "UTC"},
@@ -83,7 +86,7 @@ def test_on_calendar_passes_systemd_analyze_and_agrees_with_next_run(run_time, z
     assert result.returncode == 0, result.stderr
     assert f"Normalized form: {expr}" in result.stdout
     elapse = re.search(r"Next elapse: \w+ (\S+ \S+) UTC", result.stdout)[1]
-    expected = next_run(run_time, zone, dt.datetime.now(UTC)).astimezone(UTC)
+    expected = next_run(run_time, zone, TEST_NOW).astimezone(UTC)
     assert elapse == f"{expected:%Y-%m-%d %H:%M:%S}"
 
 
@@ -294,6 +297,7 @@ def test_render_systemd_cli_with_awkward_paths_passes_verify(tmp_path):
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
+@pytest.mark.date_sensitive
 def test_cli_info_and_dirs(tmp_path, capsys):
     config = write_config(tmp_path, run_time="10:00", timezone="America/New_York")
     assert schedule.main(["info", "--config", str(config)]) == 0
@@ -325,8 +329,8 @@ def test_cli_bad_config(tmp_path, capsys):
 
 
 def test_market_hours_warning():
-    assert market_hours_warning("02:00", "America/New_York") is None
-    assert "intraday" in market_hours_warning("15:30", "Europe/London")
+    assert market_hours_warning("02:00", "America/New_York", TEST_NOW.date()) is None
+    assert "intraday" in market_hours_warning("15:30", "Europe/London", TEST_NOW.date())
 
 
 @pytest.mark.parametrize(

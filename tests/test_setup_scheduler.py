@@ -16,6 +16,7 @@ import pytest
 
 from stock_refresh.schedule import same_zone, system_timezone
 from tests.paths import ROOT
+from tests.pinned import pinned
 
 SCRIPT = ROOT / "setup_scheduler.sh"
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -96,7 +97,7 @@ class Sandbox:
             STANDIN_CRONTAB=str(self.crontab),
         )
         env.update(extra)
-        return env
+        return pinned(env)
 
     def run(self, *args, config=True, **extra) -> subprocess.CompletedProcess:
         if config is True:

@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tests.pinned import AS_OF
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "fake_upstream.py"
 UPSTREAM_HOSTS = frozenset(
@@ -34,7 +36,8 @@ UPSTREAM_HOSTS = frozenset(
 
 
 class FakeUpstream:
-    """The fake as a subprocess on 127.0.0.1; a context manager (or call start()/stop())."""
+    """The fake as a subprocess on 127.0.0.1; a context manager (or call start()/stop()). Its
+    today is the suite's pinned day unless `as_of` says otherwise."""
 
     def __init__(
         self,
@@ -44,7 +47,7 @@ class FakeUpstream:
         yahoo_rps=None,
         faults=None,
         seed=1,
-        as_of=None,
+        as_of=AS_OF,
         extra_args=(),
         log_path=None,
         script=SCRIPT,

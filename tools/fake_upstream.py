@@ -50,9 +50,11 @@ and exits; use it before a timed run with the arguments the run will use.
 
 import argparse
 import datetime as dt
+import os
 import signal
 import sys
 import threading
+import zoneinfo
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -61,6 +63,9 @@ from fakeup.policy import ACTIONS, Policy, SpecError, parse_faults
 from fakeup.server import FakeServer, RequestLog
 from fakeup.warm import warm
 from fakeup.world import World
+
+NOW_ENV = "STOCK_REFRESH_NOW"  # the job's pinned clock (stock_refresh/clock.py)
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 FAULT_HELP = f"""fault rule: HOST/PATH-GLOB=ACTION[:PARAM][@PROBABILITY][#COUNT]
 rules are separated by ';' or given with repeated --faults flags; the first matching rule wins.
@@ -118,7 +123,10 @@ def parse_args(argv=None):
         "--log",
         type=Path,
         default=None,
-        help="append one JSON line per request to FILE: t (monotonic arrival time), host, path, status, bytes, ua, client, ms (time to answer)",
+        help="append one JSON line per request to FILE: t (monotonic arrival time), host, path, "
+        "status, bytes, ua, client, ms (time to answer); why, for a refusal: throttle (over a "
+        "limit), no_such_object (SEC's 403 AccessDenied or 404 NoSuchKey), undeclared_ua; "
+        "fault, for an injected one",
     )
     ap.add_argument(
         "--seed", default="1", help="generator seed; same seed and as-of give the same bytes"
@@ -127,7 +135,8 @@ def parse_args(argv=None):
         "--as-of",
         type=dt.date.fromisoformat,
         default=None,
-        help="the fake's today (default: today UTC); nothing is filed after it",
+        help="the fake's today (default: today in New York, or the New York date of "
+        "$STOCK_REFRESH_NOW when that is set); nothing is filed after it",
     )
     ap.add_argument(
         "--new-filings",
@@ -165,8 +174,19 @@ def parse_args(argv=None):
     except SpecError as exc:
         ap.error(str(exc))
     if args.as_of is None:
-        args.as_of = dt.datetime.now(dt.UTC).date()
+        try:
+            args.as_of = default_as_of(os.environ.get(NOW_ENV))
+        except ValueError:
+            ap.error(f"${NOW_ENV}: expected an ISO-8601 time with its UTC offset")
     return args
+
+
+def default_as_of(pinned: str | None) -> dt.date:
+    """SEC's today: the New York date of the job's pinned clock, else of the real one."""
+    moment = dt.datetime.fromisoformat(pinned) if pinned else dt.datetime.now(dt.UTC)
+    if moment.tzinfo is None:
+        raise ValueError(pinned)
+    return moment.astimezone(NEW_YORK).date()
 
 
 def main(argv=None) -> int:

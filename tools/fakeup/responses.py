@@ -8,6 +8,9 @@ from .cache import Body, hash_bytes
 from .dates import http_date, parse_http_date
 from .disk import DiskBody
 
+# Why an error was answered, as the request log names it: SEC answers 403 for all three.
+THROTTLE, NO_SUCH_OBJECT, UNDECLARED_UA = "throttle", "no_such_object", "undeclared_ua"
+
 
 @dataclass
 class Response:
@@ -15,6 +18,7 @@ class Response:
     body: Body | DiskBody | bytes = b""
     ctype: str = "application/json"
     headers: dict = field(default_factory=dict)
+    why: str | None = None
 
     @property
     def raw(self) -> bytes:
@@ -55,7 +59,10 @@ def _fixture_error(name: str) -> str:
 def access_denied() -> Response:
     """What www.sec.gov/Archives answers for an object that does not exist (S3 behind it)."""
     return Response(
-        403, _fixture_error("archives-403-AccessDenied.xml").encode(), "application/xml"
+        403,
+        _fixture_error("archives-403-AccessDenied.xml").encode(),
+        "application/xml",
+        why=NO_SUCH_OBJECT,
     )
 
 
@@ -63,7 +70,7 @@ def no_such_key(key: str) -> Response:
     body = _fixture_error("data.sec.gov-404-NoSuchKey.xml").replace(
         "<Key>submissions/CIK-000000001.json</Key>", f"<Key>{key}</Key>"
     )
-    return Response(404, body.encode(), "application/xml")
+    return Response(404, body.encode(), "application/xml", why=NO_SUCH_OBJECT)
 
 
 _SEC_PAGE = """<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
@@ -98,7 +105,7 @@ def rate_exceeded(reference: str) -> Response:
     body = _SEC_PAGE.format(
         heading="Request Rate Threshold Exceeded", paragraphs=paras, reference=reference
     )
-    return Response(403, body.encode(), "text/html")
+    return Response(403, body.encode(), "text/html", why=THROTTLE)
 
 
 def undeclared_tool(reference: str) -> Response:
@@ -113,4 +120,4 @@ def undeclared_tool(reference: str) -> Response:
         paragraphs=paras,
         reference=reference,
     )
-    return Response(403, body.encode(), "text/html")
+    return Response(403, body.encode(), "text/html", why=UNDECLARED_UA)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from . import edgar, yahoo
 from .disk import DiskBody
 from .policy import Policy, declared_user_agent
-from .responses import Response, rate_exceeded, text, undeclared_tool
+from .responses import THROTTLE, Response, rate_exceeded, text, undeclared_tool
 
 EDGAR_HOSTS = ("www.sec.gov", "data.sec.gov")
 YAHOO_HOSTS = (
@@ -153,6 +153,7 @@ class Handler(BaseHTTPRequestHandler):
             resp = undeclared_tool(srv.reference())
         elif host in YAHOO_HOSTS and not srv.policy.yahoo.allow(client, started):
             resp = text(429, "Too Many Requests\r\n")
+            resp.why = THROTTLE
         else:
             fault = srv.policy.fault(host, path, query)
             resp = None
@@ -230,6 +231,7 @@ class Handler(BaseHTTPRequestHandler):
             ua,
             client,
             label,
+            resp.why,
         )
         self.send_response(resp.status)
         if resp.status != 304:
@@ -253,7 +255,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self._drop(rst=False)
 
-    def _log(self, started, host, target, status, size, ua, client, fault):
+    def _log(self, started, host, target, status, size, ua, client, fault, why=None):
         entry = {
             "t": round(started, 6),
             "host": host or self.headers.get("Host"),
@@ -266,6 +268,8 @@ class Handler(BaseHTTPRequestHandler):
         }
         if fault:
             entry["fault"] = fault
+        if why:
+            entry["why"] = why
         self.server.log.write(**entry)
 
     def _drop(self, rst: bool):
