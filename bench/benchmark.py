@@ -352,7 +352,8 @@ def diagnosis_text(row: dict) -> str:
         f"first request after {row['startup_s']:g} s, EDGAR at {cell(row['edgar_rate'])}/s "
         f"over {row['edgar_span_s']:g} s, exit {row['tail_s']:g} s after the last answer; "
         f"CPU: job {row['job_cpu_s']:g} s + fake {cell(row['fake_cpu_s'])} s = "
-        f"{row['cpu_busy']:.0%} of {os.cpu_count()} cores; RSS sampled {cell(row['rss_sampled_mb'])}"
+        f"{row['cpu_busy']:.0%} of {os.cpu_count()} cores; "
+        f"RSS sampled {cell(row['rss_sampled_mb'])}"
         f" MB, reported {cell(row['rss_report_mb'])} MB"
     )
 
@@ -969,9 +970,13 @@ def table(rows: list[dict], edgar_rps: float, yahoo_rps: float) -> str:
     widths = [
         max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(heads)
     ]
-    line = lambda cells: "  ".join(
-        c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
-    )
+
+    def line(cells):
+        return "  ".join(
+            c.rjust(w) if i else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
     out = [line(heads), line(["-" * w for w in widths])] + [line(b) for b in body]
     for r in rows:
         out.append(f"  {r['scenario']}: {r['notes']}")

@@ -132,7 +132,8 @@ class FakeUpstream:
 
 
 def loopback_url(url: str, port: int) -> str:
-    """https://HOST/path?q -> http://HOST.localhost:PORT/path?q for the upstream hosts; others refused."""
+    """https://HOST/path?q -> http://HOST.localhost:PORT/path?q for the upstream hosts; others
+    refused."""
     parts = urlsplit(url)
     if parts.hostname and parts.hostname.endswith(".localhost") and parts.port == port:
         return url

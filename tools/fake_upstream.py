@@ -22,10 +22,11 @@ Companies (tickers as SEC and Yahoo spell them; GitHub list spelling in brackets
   odd real list entries: BRK-B [BRK/B] (1067983), ECC ["ECC           "] (1604174), NA (1872302,
   20-F filer), ABR^D (a preferred: only in the NYSE list, served nowhere), EMA (Emera, Yahoo only,
   no CIK in company_tickers.json).
-  synthetic: --companies N of them, ticker SYX + letters (SYN* would collide with real tickers) of i+1 in bijective base 26 (SYXA..SYXZ,
-  SYXAA..), CIK 9000000+i. SYXA plain, SYXB stock split, SYXC IFRS 20-F, SYXD no EPS, SYXE June
-  fiscal year, SYXF SalesRevenueNet->RevenueFromContract tag switch, SYXG negative equity, SYXH
-  older filings in a submissions page; later ones draw these traits at random.
+  synthetic: --companies N of them, ticker SYX + letters (SYN* would collide with real tickers)
+  of i+1 in bijective base 26 (SYXA..SYXZ, SYXAA..), CIK 9000000+i. SYXA plain, SYXB stock
+  split, SYXC IFRS 20-F, SYXD no EPS, SYXE June fiscal year, SYXF SalesRevenueNet ->
+  RevenueFromContract tag switch, SYXG negative equity, SYXH older filings in a submissions
+  page; later ones draw these traits at random.
 AAPL's real 10-K/10-Q documents are served at their own accessions (0000320193-24-000123,
 0000320193-24-000081) and also at the newest 10-K/10-Q of the AAPL submissions
 (0000320193-25-000079/aapl-20250927.htm, 0000320193-26-000006/aapl-20251227.htm).
@@ -80,7 +81,8 @@ ACTION: {", ".join(ACTIONS)}
   empty             200 with an empty body
   reset             close the connection with a TCP RST, no response
 @PROBABILITY (0..1) fires the rule at random (seeded); #COUNT fires it only COUNT times.
-example: --faults 'data.sec.gov/submissions/*=status:500#1;query2.finance.yahoo.com/v8/*=status:429,retry-after=2@0.3'
+example: --faults 'data.sec.gov/submissions/*=status:500#1' \
+           --faults 'query2.finance.yahoo.com/v8/*=status:429,retry-after=2@0.3'
 """
 
 
@@ -201,8 +203,8 @@ def main(argv=None) -> int:
             args.processes,
         )
         print(
-            f"warmed {done['companies']} companies in {done['seconds']:.1f} s: {done['files']} files, "
-            f"{done['bytes'] / 1e6:.1f} MB in {done['dir']}",
+            f"warmed {done['companies']} companies in {done['seconds']:.1f} s: "
+            f"{done['files']} files, {done['bytes'] / 1e6:.1f} MB in {done['dir']}",
             flush=True,
         )
         return 0

@@ -65,7 +65,7 @@ def parse_faults(specs: list[str]) -> list[Fault]:
             )
             if f.action == "status":
                 try:
-                    f.status
+                    int(f.status)
                 except ValueError:
                     raise SpecError(f"bad status in {text!r}") from None
             if not 0 <= f.probability <= 1:

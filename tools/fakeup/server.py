@@ -139,13 +139,15 @@ class Handler(BaseHTTPRequestHandler):
         path, query = split.path, split.query
         ua = self.headers.get("User-Agent") or ""
         client = self.client_address[0]
-        # Limits are judged on arrival, as a real server does; the latency is spent before answering.
+        # Limits are judged on arrival, as a real server does; the latency is spent before
+        # answering.
         self.latency = srv.policy.latency()
         fault = None
         if host is None:
             resp = text(
                 421,
-                f"unknown host {self.headers.get('Host')!r}; this fake serves: {', '.join(HOSTS)}\n",
+                f"unknown host {self.headers.get('Host')!r}; "
+                f"this fake serves: {', '.join(HOSTS)}\n",
             )
         elif host in EDGAR_HOSTS and not srv.policy.edgar.allow(client, started):
             resp = rate_exceeded(srv.reference())
