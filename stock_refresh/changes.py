@@ -45,7 +45,7 @@ def index_url(day: date) -> str:
 
 
 def periodic_filers(text: str) -> set[int]:
-    """CIKs with a 10-K, 10-Q, 20-F or 40-F (or amendment) in a `form.YYYYMMDD.idx` file."""
+    """CIKs with a periodic report (PERIODIC_FORMS, amendments too) in a `form.YYYYMMDD.idx`."""
     ciks = set()
     body = text.split("\n-----", 1)[-1] if "\n-----" in text else ""
     for line in body.splitlines()[1:]:
