@@ -8,13 +8,16 @@ filings and facts fetched again. When an index that should exist cannot be read,
 
 SEC publishes a day's index in the evening of that day (New York time), at an hour it does not
 state: filings dated that day are accepted until 22:00 ET. So a run asks only for the days before
-today in New York; today's index is read by the next night's run.
+today in New York; today's index is read by the next night's run. EDGAR disseminates nothing on
+weekends and federal holidays, so those days are not asked for at all.
 """
 
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from pandas.tseries.holiday import USFederalHolidayCalendar
 
 from .forms import PERIODIC_FORMS
 from .http import NotFound, UpstreamError, Upstreams
@@ -24,7 +27,8 @@ log = logging.getLogger(__name__)
 INDEX_URL = (
     "https://www.sec.gov/Archives/edgar/daily-index/{day:%Y}/QTR{quarter}/form.{day:%Y%m%d}.idx"
 )
-# A weekday index still missing this many days later was a holiday, not a late upload.
+# A business day's index still missing this many days later was an unscheduled closing (a
+# national day of mourning, say), not a late upload.
 MISSING_MEANS_HOLIDAY_AFTER = timedelta(days=3)
 FORM_COLUMN = 12
 NEW_YORK = ZoneInfo("America/New_York")
@@ -61,14 +65,20 @@ def last_published_day(now: datetime) -> date:
     return now.astimezone(NEW_YORK).date() - timedelta(days=1)
 
 
+def federal_holidays(first: date, last: date) -> set[date]:
+    """The federal holidays (observed) from `first` to `last`: EDGAR's closed weekdays."""
+    return {day.date() for day in USFederalHolidayCalendar().holidays(first, last)}
+
+
 def scan_daily_indexes(upstreams: Upstreams, through: date, now: datetime) -> IndexScan:
     """Read the indexes of the days after `through` that can be published at `now`."""
     scan = IndexScan(ciks=set(), through=through)
     newest = last_published_day(now)
     today = newest + timedelta(days=1)
     day = through + timedelta(days=1)
+    closed = federal_holidays(day, newest)
     while day <= newest:
-        if day.weekday() < 5:
+        if day.weekday() < 5 and day not in closed:
             try:
                 scan.ciks |= periodic_filers(upstreams.get(index_url(day)).text)
                 scan.days_read += 1

@@ -147,18 +147,36 @@ def test_a_saturday_reads_friday_and_a_sunday_nothing(archive):
 
 def test_monday_after_thanksgiving_skips_the_holiday(archive):
     scan, asked = scan_at(archive, "2026-11-25", "2026-11-30 07:00")
-    # Thursday 26 has no index (403 AccessDenied); four days on it was a holiday, not late.
-    assert asked == ["20261126", "20261127"]
+    # Thursday 26 is a federal holiday: EDGAR publishes no index, so none is asked for.
+    assert asked == ["20261127"]
     assert scan.ciks is not None and scan.through == date(2026, 11, 29) and scan.notes == []
 
 
-def test_a_missing_index_fewer_than_four_days_old_asks_every_company(archive):
-    # Christmas, Friday 25 December 2026: on Monday its index may still be late, so the scan
-    # cannot tell, and the run asks every company (and reads the days again next time).
-    scan, asked = scan_at(archive, "2026-12-24", "2026-12-28 07:00")
-    assert asked == ["20261225"]
-    assert scan.ciks is None and scan.through == date(2026, 12, 24)
-    assert scan.notes == ["SEC daily index for 2026-12-25 is missing; asking every company instead"]
+def test_federal_holidays_the_nyse_trades_on_are_skipped_too(archive):
+    # Columbus Day and Veterans Day: the NYSE is open, EDGAR is closed.
+    scan, asked = scan_at(archive, "2026-10-09", "2026-10-14 07:00")
+    assert asked == ["20261013"] and scan.through == date(2026, 10, 13)
+    scan, asked = scan_at(archive, "2026-11-10", "2026-11-13 07:00")
+    assert asked == ["20261112"] and scan.through == date(2026, 11, 12)
+
+
+def test_monday_after_christmas_on_a_friday_reads_only_the_business_days(archive):
+    scan, asked = scan_at(archive, "2026-12-23", "2026-12-28 07:00")
+    assert asked == ["20261224"] and scan.through == date(2026, 12, 27) and scan.notes == []
+
+
+def test_a_missing_index_fewer_than_four_days_old_asks_every_company():
+    # A business day without an index (an unscheduled closing, or a late upload): two days on,
+    # the scan cannot tell, so the run asks every company (and reads the days again next time).
+    with FakeUpstream(
+        companies=2,
+        as_of="2026-12-10",
+        faults="www.sec.gov/Archives/edgar/daily-index/*/form.20261208.idx=status:403",
+    ) as fake:
+        scan, asked = scan_at(fake, "2026-12-07", "2026-12-10 07:00")
+    assert asked == ["20261208"]
+    assert scan.ciks is None and scan.through == date(2026, 12, 7)
+    assert scan.notes == ["SEC daily index for 2026-12-08 is missing; asking every company instead"]
 
 
 def test_across_the_daylight_saving_changes(archive):
