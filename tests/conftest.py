@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from stock_refresh.clock import NOW_ENV
+from stock_refresh.http import Upstreams
 from tests.paths import ROOT
 from tests.pinned import TEST_NOW, pinned
 from tests.upstream import FakeUpstream, install_loopback_guard
@@ -35,6 +36,19 @@ def fake():
     """About 30 companies: the recorded fixtures' companies plus synthetic ones."""
     with FakeUpstream(companies=22, latency_ms=5) as upstream:
         yield upstream
+
+
+def upstreams_for(url: str, **settings) -> Upstreams:
+    """An `Upstreams` aimed at `url` (the fake), without retries; `settings` override."""
+    defaults = dict(
+        sec_contact=CONTACT,
+        edgar_requests_per_second=50,
+        yahoo_delay_seconds=0,
+        timeout=5,
+        retries=0,
+        edgar_cooldown=1,
+    )
+    return Upstreams(**{**defaults, **settings}, override=url)
 
 
 def write_config(folder: Path, upstream_url: str, **sections) -> Path:

@@ -11,26 +11,13 @@ from stock_refresh.changes import (
     periodic_filers,
     scan_daily_indexes,
 )
-from stock_refresh.http import Upstreams
-from tests.conftest import CONTACT
+from tests.conftest import upstreams_for
 from tests.paths import FIXTURES
 from tests.upstream import FakeUpstream
 
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def upstreams_for(url: str) -> Upstreams:
-    return Upstreams(
-        sec_contact=CONTACT,
-        edgar_requests_per_second=50,
-        yahoo_delay_seconds=0,
-        timeout=5,
-        retries=0,
-        edgar_cooldown=1,
-        override=url,
-    )
 
 
 def test_periodic_filers_from_the_real_index_of_2020_03_18():

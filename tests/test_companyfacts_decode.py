@@ -152,19 +152,11 @@ def test_the_helper_process_gives_the_rows_of_the_gzipped_payload_and_survives_a
 def test_a_gzipped_sec_throttle_page_on_the_wire_path_is_recognised():
     """Bodies fetched undecoded still have their error pages read: SEC's 403 comes gzipped."""
     from stock_refresh.edgar import fetch_companyfacts
-    from stock_refresh.http import Throttled, Upstreams
-    from tests.conftest import CONTACT
+    from stock_refresh.http import Throttled
+    from tests.conftest import upstreams_for
 
     with FakeUpstream(companies=1, edgar_rps=2, extra_args=["--block-seconds", "1"]) as fake:
-        upstreams = Upstreams(
-            sec_contact=CONTACT,
-            edgar_requests_per_second=50,
-            yahoo_delay_seconds=0,
-            timeout=5,
-            retries=0,
-            edgar_cooldown=0.1,
-            override=fake.url,
-        )
+        upstreams = upstreams_for(fake.url, edgar_cooldown=0.1)
         bodies = [fetch_companyfacts(upstreams, 320193) for _ in range(2)]
         with pytest.raises(Throttled, match="SEC request rate threshold exceeded"):
             fetch_companyfacts(upstreams, 320193)

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from stock_refresh.http import NotFound, Transient, Upstreams, error_excerpt
-from tests.conftest import CONTACT, only_report, run_cli, write_config
+from tests.conftest import only_report, run_cli, upstreams_for, write_config
 from tests.paths import ROOT
 from tests.upstream import FakeUpstream
 
@@ -15,15 +15,7 @@ TICKERS = "https://www.sec.gov/files/company_tickers.json"
 
 
 def upstreams(fake) -> Upstreams:
-    return Upstreams(
-        sec_contact=CONTACT,
-        edgar_requests_per_second=10,
-        yahoo_delay_seconds=0,
-        timeout=5,
-        retries=0,
-        edgar_cooldown=1,
-        override=fake.url,
-    )
+    return upstreams_for(fake.url, edgar_requests_per_second=10)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from stock_refresh.http import Transient, Upstreams, connection_failure
-from tests.conftest import run_cli, write_config
+from tests.conftest import run_cli, upstreams_for, write_config
 from tests.upstream import FakeUpstream
 
 NYSE = "https://raw.githubusercontent.com/rreichel3/US-Stock-Symbols/main/nyse/nyse_tickers.json"
@@ -21,15 +21,7 @@ def closed_port() -> int:
 
 
 def upstreams(override: str) -> Upstreams:
-    return Upstreams(
-        sec_contact="Jane Doe jane.doe@gmail.com",
-        edgar_requests_per_second=20,
-        yahoo_delay_seconds=0,
-        timeout=2,
-        retries=0,
-        edgar_cooldown=1,
-        override=override,
-    )
+    return upstreams_for(override, timeout=2)
 
 
 def failure(override: str) -> str:
