@@ -19,7 +19,7 @@ from . import market_calendar, store, yahoo
 from .backup import BackupError, backup_database
 from .changes import IndexScan, scan_daily_indexes
 from .http import NotFound, UpstreamError, Upstreams
-from .lock import LockHeld, RunLock
+from .lock import LockHeld, RunLock, lock_path_for
 from .logs import Progress, setup_logging
 from .models import StockData
 from .notify import notify_run_result
@@ -56,7 +56,7 @@ def utcnow() -> datetime:
 
 
 def lock_path(config) -> Path:
-    return config.database.path.with_name(config.database.path.name + ".lock")
+    return lock_path_for(config.database.path)
 
 
 M_ARENA_MAX = -8  # glibc mallopt parameter
@@ -178,9 +178,11 @@ class Refresh:
                     config.database.backup_directory,
                     config.database.keep_last_n_backups,
                     self.stats.started,
+                    full_every=config.database.full_backup_every,
                 )
                 if backup:
                     log.info("backup written to %s", backup)
+                    self.stats.backup = backup.summary()
             db = store.open_db(config.database.path)
             unfinished = store.unfinished_run(db)
             if unfinished:
