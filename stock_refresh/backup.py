@@ -159,27 +159,26 @@ def _write(view: memoryview, parent, scratch: Path) -> None:
     hashes = points.hash_pages(view, page_size)
     if parent:
         numbers = _changed(hashes, parent[1].hashes)
-        stored = numbers
+        pages = b"".join(view[(n - 1) * page_size : n * page_size] for n in numbers)
     else:
         numbers = array("I")
-        stored = range(1, page_count + 1)
+        pages = view
     manifest = {
         "kind": "incremental" if parent else "full",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "parent": parent[0].name if parent else None,
         "page_size": page_size,
         "page_count": page_count,
-        "stored_pages": len(stored),
+        "stored_pages": len(numbers) if parent else page_count,
     }
     fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        pages = (view[(n - 1) * page_size : n * page_size] for n in stored)
         points.write_point(handle, manifest, hashes, numbers, pages)
         handle.flush()
         os.fsync(handle.fileno())
     header = points.read_header(scratch)
-    read_back = sum(1 for _ in points.iter_pages(scratch, header))
-    if header.manifest != manifest or header.hashes != hashes or read_back != len(stored):
+    read_back = sum(len(numbers) for numbers, _ in points.iter_chunks(scratch, header))
+    if (header.manifest, header.hashes, read_back) != (manifest, hashes, manifest["stored_pages"]):
         raise PointError("the point read back differs from what was written")
 
 

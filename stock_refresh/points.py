@@ -22,7 +22,7 @@ import re
 import sqlite3
 import struct
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,8 +144,19 @@ def read_header(path: Path) -> PointFile:
     return point
 
 
-def iter_pages(path: Path, header: PointFile) -> Iterator[tuple[int, bytes]]:
-    """(page number, page) for every page stored, each checked against its hash."""
+def _read_full(reader, size: int) -> bytes:
+    parts, got = [], 0
+    while got < size:
+        part = reader.read(size - got)
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+def iter_chunks(path: Path, header: PointFile) -> Iterator[tuple[Sequence[int], bytes]]:
+    """(page numbers, those pages) a chunk at a time, every page checked against its hash."""
     size = header.page_size
     stored = header.manifest["stored_pages"]
     numbers = header.page_numbers if header.manifest["kind"] == "incremental" else None
@@ -156,37 +167,46 @@ def iter_pages(path: Path, header: PointFile) -> Iterator[tuple[int, bytes]]:
             handle.seek(header.pages_offset)
             reader = zstandard.ZstdDecompressor().stream_reader(handle, read_across_frames=False)
             while seen < stored:
-                chunk = reader.read(size * min(PAGES_PER_CHUNK, stored - seen))
-                if not chunk or len(chunk) % size:
+                count = min(PAGES_PER_CHUNK, stored - seen)
+                chunk = _read_full(reader, size * count)
+                if len(chunk) != size * count:
                     raise PointError("truncated (pages)")
-                view = memoryview(chunk)
-                for offset in range(0, len(chunk), size):
-                    number = numbers[seen] if numbers is not None else seen + 1
-                    page = view[offset : offset + size]
-                    at = (number - 1) * HASH_SIZE
-                    if xxhash.xxh3_64_digest(page) != hashes[at : at + HASH_SIZE]:
-                        raise PointError(f"page {number} does not match its hash")
-                    seen += 1
-                    yield number, page
+                if numbers is None:
+                    pages = range(seen + 1, seen + count + 1)
+                    expected = hashes[seen * HASH_SIZE : (seen + count) * HASH_SIZE]
+                else:
+                    pages = numbers[seen : seen + count]
+                    expected = b"".join(hashes[(n - 1) * HASH_SIZE : n * HASH_SIZE] for n in pages)
+                got = hash_pages(memoryview(chunk), size)
+                if got != expected:
+                    bad = next(
+                        i
+                        for i in range(0, len(got), HASH_SIZE)
+                        if got[i : i + HASH_SIZE] != expected[i : i + HASH_SIZE]
+                    )
+                    raise PointError(f"page {pages[bad // HASH_SIZE]} does not match its hash")
+                seen += count
+                yield pages, chunk
     except zstandard.ZstdError as error:
         raise PointError(f"damaged pages: {error}") from None
     except OSError as error:
         raise PointError(f"cannot read: {error.strerror}") from None
 
 
-def write_point(
-    handle, manifest: dict, hashes: bytes, numbers: array, pages: Iterator[memoryview]
-) -> None:
-    """Write a point to an open binary file (the caller makes it durable and names it)."""
+def write_point(handle, manifest: dict, hashes: bytes, numbers: array, pages) -> None:
+    """Write a point (`pages`: the stored pages, end to end) to an open binary file; the
+    caller makes it durable and names it."""
     compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
     body = json.dumps(manifest, sort_keys=True).encode()
     handle.write(MAGIC + struct.pack("<I", len(body)) + body)
     for blob in (hashes, numbers.tobytes()):
         packed = compressor.compress(blob)
         handle.write(struct.pack("<Q", len(packed)) + packed)
-    with compressor.stream_writer(handle, closefd=False) as writer:
-        for page in pages:
-            writer.write(page)
+    view = memoryview(pages)
+    step = manifest["page_size"] * PAGES_PER_CHUNK
+    with compressor.stream_writer(handle, size=len(view), closefd=False) as writer:
+        for at in range(0, len(view), step):
+            writer.write(view[at : at + step])
 
 
 def chain(point: Point, by_name: dict[str, Point]) -> list[Point]:
@@ -209,7 +229,7 @@ def verify(point: Point, by_name: dict[str, Point]) -> str:
             return quick_check(point.path)
         for link in chain(point, by_name):
             header = read_header(link.path)
-            for _ in iter_pages(link.path, header):
+            for _ in iter_chunks(link.path, header):
                 pass
         return "ok"
     except PointError as error:

@@ -102,12 +102,14 @@ def _rebuild(point: Point, by_name: dict[str, Point], target: Path) -> None:
         raise PointError("its chain mixes page sizes")
     fd = os.open(target, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "r+b") as out:
-        for _, page in points.iter_pages(links[0].path, headers[0]):
-            out.write(page)
+        for _, chunk in points.iter_chunks(links[0].path, headers[0]):
+            out.write(chunk)
         out.flush()
         for link, header in zip(links[1:], headers[1:], strict=True):
-            for number, page in points.iter_pages(link.path, header):
-                os.pwrite(fd, page, (number - 1) * page_size)
+            for numbers, chunk in points.iter_chunks(link.path, header):
+                for index, number in enumerate(numbers):
+                    page = chunk[index * page_size : (index + 1) * page_size]
+                    os.pwrite(fd, page, (number - 1) * page_size)
         out.truncate(headers[-1].page_count * page_size)
         with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
             view = memoryview(mapped)

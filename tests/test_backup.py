@@ -295,13 +295,10 @@ from stock_refresh import backup, points
 real = points.write_point
 
 def paused(handle, manifest, hashes, numbers, pages):
-    def pages_then_pause():
-        for index, page in enumerate(pages):
-            if index == 20:
-                print("midway", flush=True)
-                time.sleep(60)
-            yield page
-    real(handle, manifest, hashes, numbers, pages_then_pause())
+    real(handle, manifest, hashes, numbers, pages[: len(pages) // 2])
+    handle.flush()
+    print("midway", flush=True)
+    time.sleep(60)
 
 points.write_point = paused
 backup.backup_database(sys.argv[1], sys.argv[2], 2, datetime(2026, 12, 30), full_every=1)

@@ -182,13 +182,13 @@ def pause():
     time.sleep(60)
 
 if sys.argv[3] == "rebuild":
-    real = points.iter_pages
+    real = points.iter_chunks
     def paused(path, header):
         for index, item in enumerate(real(path, header)):
-            if index == 50:
+            if index == 1:
                 pause()
             yield item
-    points.iter_pages = paused
+    points.iter_chunks = paused
 else:
     os.replace = lambda *args: pause()
 restore.restore(Path(sys.argv[1]), Path(sys.argv[2]), None, datetime.now())
