@@ -16,7 +16,8 @@ import mmap
 import os
 import sqlite3
 from array import array
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from .points import HASH_SIZE, Point, PointError
 BUSY_TIMEOUT_SECONDS = 30
 FULL_EVERY = 7  # with the default keep of 7: a base and six incrementals, see the README
 SCRATCH_PREFIX = ".stocks_backup_"
+CHECKPOINT_WAIT_MS = 500  # a busy database is copied instead of checkpointed
 
 
 class BackupError(Exception):
@@ -72,7 +74,7 @@ def _remove_scratch(backup_dir: Path) -> None:
         _remove(path)
 
 
-def _snapshot(db_path: Path, target: Path) -> None:
+def _copy(db_path: Path, target: Path) -> None:
     source = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_SECONDS)
     try:
         dest = sqlite3.connect(target)
@@ -85,6 +87,45 @@ def _snapshot(db_path: Path, target: Path) -> None:
             dest.close()
     finally:
         source.close()
+
+
+@contextlib.contextmanager
+def _snapshot(db_path: Path, scratch: Path) -> Iterator[memoryview]:
+    """The pages of one consistent snapshot of the database.
+
+    The -wal is checkpointed first (if no reader or writer is in the way). A read transaction
+    that then finds it empty reads the main file only, and no checkpoint may write into the main
+    file while such a reader lives (SQLite's WAL read-lock 0): the main file is the snapshot,
+    mapped as it is. Otherwise the online backup API copies a snapshot to a scratch file.
+    """
+    conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    handle = None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
+        conn.execute("BEGIN")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        wal = db_path.with_name(db_path.name + "-wal")
+        if wal.exists() and wal.stat().st_size:
+            conn.execute("ROLLBACK")
+            _copy(db_path, scratch)
+            source = scratch
+        else:
+            source = db_path
+        handle = open(source, "rb")
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            yield memoryview(mapped)
+        finally:
+            # slices held by an exception's traceback keep the map open until they are freed
+            with contextlib.suppress(BufferError):
+                mapped.close()
+    finally:
+        # closing a descriptor of the database drops this process's locks on it: SQLite first
+        conn.close()
+        if handle:
+            handle.close()
 
 
 def _integrity(db_path: Path) -> str:
@@ -100,6 +141,14 @@ def _integrity(db_path: Path) -> str:
 def _page_size(view: memoryview) -> int:
     size = int.from_bytes(view[16:18], "big")
     return 65536 if size == 1 else size
+
+
+def _page_count(view: memoryview, page_size: int) -> int:
+    """The header's database size when it is valid (the file may be longer), else the file's."""
+    in_header = int.from_bytes(view[28:32], "big")
+    if in_header and view[24:28] == view[92:96]:
+        return min(in_header, len(view) // page_size)
+    return len(view) // page_size
 
 
 def _parent(
@@ -155,7 +204,8 @@ def _changed(hashes: bytes, previous: bytes) -> array:
 def _write(view: memoryview, parent, scratch: Path) -> None:
     """Write the point to the scratch file, durably, and read it back whole."""
     page_size = _page_size(view)
-    page_count = len(view) // page_size
+    page_count = _page_count(view, page_size)
+    view = view[: page_count * page_size]
     hashes = points.hash_pages(view, page_size)
     if parent:
         numbers = _changed(hashes, parent[1].hashes)
@@ -213,11 +263,12 @@ def backup_database(
     full_every: int = FULL_EVERY,
 ) -> BackupResult | None:
     """Make a restore point of db_path in backup_dir, named stocks_backup_YYYYMMDD_HHMMSS from
-    `now` (in whatever zone the caller chose); None when there is no database yet."""
+    `now` (in whatever zone the caller chose); None when there is no database yet (or an empty
+    file)."""
     if keep < 1 or full_every < 1:
         raise ValueError("keep and full_every must be at least 1")
     db_path, backup_dir = Path(db_path), Path(backup_dir)
-    if not db_path.exists():
+    if not db_path.exists() or not db_path.stat().st_size:
         return None
     if not backup_dir.exists():
         backup_dir.mkdir(mode=0o700, parents=True)
@@ -228,18 +279,14 @@ def backup_database(
     try:
         with ThreadPoolExecutor(1) as pool:
             # integrity_check of the database runs on the other core, in a read transaction of
-            # its own, while the snapshot is taken, hashed, packed and read back
+            # its own, while the snapshot is hashed, packed and read back
             checked = pool.submit(_integrity, db_path)
-            _snapshot(db_path, snapshot)
-            found = points.find_points(backup_dir)
-            with open(snapshot, "rb") as handle:
-                with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                    view = memoryview(mapped)
-                    try:
-                        parent = _parent(found, _page_size(view), full_every)
-                        _write(view, parent, scratch)
-                    finally:
-                        view.release()
+            with _snapshot(db_path, snapshot) as view:
+                try:
+                    parent = _parent(points.find_points(backup_dir), _page_size(view), full_every)
+                    _write(view, parent, scratch)
+                finally:
+                    wait([checked])  # before the snapshot's descriptor of the database closes
             result = checked.result()
         if result != "ok":
             raise BackupError(_one_line(f"backup of {db_path} failed integrity_check: {result}"))

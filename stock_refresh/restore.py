@@ -112,9 +112,7 @@ def _rebuild(point: Point, by_name: dict[str, Point], target: Path) -> None:
                     os.pwrite(fd, page, (number - 1) * page_size)
         out.truncate(headers[-1].page_count * page_size)
         with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
-            view = memoryview(mapped)
-            matches = points.hash_pages(view, page_size) == headers[-1].hashes
-            view.release()
+            matches = points.hash_pages(memoryview(mapped), page_size) == headers[-1].hashes
         if not matches:
             raise PointError("the rebuilt database does not match the point's page hashes")
 
