@@ -4,7 +4,8 @@ The live database is only ever touched by one atomic `os.replace`, after the reb
 matched the point's page hashes and passed `PRAGMA integrity_check`; a restore killed at any
 moment leaves it as it was. The database being replaced is first checkpointed (its -wal folded
 in and truncated) and kept aside as `<db>.before-restore-YYYYMMDD_HHMMSS`; the emptied -wal and
--shm of the old file are removed, so that they never attach to the restored one.
+-shm of the old file are removed, so that they never attach to the restored one. A live file
+SQLite cannot read at all is kept aside as it is, with its -wal and -shm.
 """
 
 from __future__ import annotations
@@ -134,13 +135,22 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _fold_wal(db_path: Path) -> None:
-    """Checkpoint the live database into its main file and empty its -wal, or refuse."""
-    conn = sqlite3.connect(db_path, timeout=FOLD_TIMEOUT_SECONDS)
+def _fold_wal(db_path: Path) -> bool:
+    """Checkpoint the live database into its main file and empty its -wal, or refuse while
+    another program holds it. False when the file is not a database SQLite can read (the
+    damage a restore is for): it is then set aside as it is, with its -wal and -shm."""
     try:
-        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    finally:
-        conn.close()
+        conn = sqlite3.connect(db_path, timeout=FOLD_TIMEOUT_SECONDS)
+        try:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorname not in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+            return False
+        busy = 1
+    except sqlite3.DatabaseError:
+        return False
     wal = db_path.with_name(db_path.name + "-wal")
     if busy or (wal.exists() and wal.stat().st_size):
         raise RestoreError(
@@ -148,6 +158,7 @@ def _fold_wal(db_path: Path) -> None:
             "stop the screener and try again",
             EXIT_IN_USE,
         )
+    return True
 
 
 def _aside_name(db_path: Path, now: datetime) -> Path:
@@ -163,9 +174,23 @@ def _swap(db_path: Path, rebuilt: Path, now: datetime) -> Path | None:
     and put the rebuilt one in its place atomically."""
     aside = None
     if db_path.exists():
-        _fold_wal(db_path)
+        # the -wal and -shm are linked aside first: SQLite deletes a -wal it cannot use
         aside = _aside_name(db_path, now)
         os.link(db_path, aside)
+        sidecars = []
+        for suffix in ("-wal", "-shm"):
+            sidecar = db_path.with_name(db_path.name + suffix)
+            if sidecar.exists():
+                sidecars.append(aside.with_name(aside.name + suffix))
+                os.link(sidecar, sidecars[-1])
+        try:
+            folded = _fold_wal(db_path)
+        except RestoreError:
+            for link in [aside, *sidecars]:
+                link.unlink()
+            raise
+        for link in sidecars if folded else []:  # the main file now holds everything
+            link.unlink()
         os.chmod(rebuilt, db_path.stat().st_mode & 0o777)
     os.replace(rebuilt, db_path)
     for suffix in SIDECARS:
@@ -179,11 +204,15 @@ def _scratch_files(db_path: Path) -> list[Path]:
     return list(db_path.parent.glob(f".{db_path.name}.restore-*.tmp"))
 
 
-def restore(db_path: Path, backup_dir: Path, wanted: str | None, now: datetime) -> tuple:
+def restore(
+    db_path: Path, backup_dir: Path, wanted: str | None, now: datetime
+) -> tuple[Point, Path | None]:
     """Restore `wanted` (None: the newest point) over db_path; (point, aside path or None)."""
+    label = wanted or "the newest"
     try:
         with RunLock(lock_path_for(db_path)):
             point, by_name = select(backup_dir, wanted)
+            label = point.name
             for leftover in _scratch_files(db_path):  # of a restore that was killed
                 leftover.unlink()
             rebuilt = db_path.with_name(f".{db_path.name}.restore-{os.getpid()}.tmp")
@@ -200,10 +229,10 @@ def restore(db_path: Path, backup_dir: Path, wanted: str | None, now: datetime) 
     except LockHeld as error:
         raise RestoreError(f"{error}: not restoring while it runs", EXIT_LOCKED) from None
     except PointError as error:
-        raise RestoreError(f"restore point {wanted or 'newest'}: {error}", EXIT_CORRUPT) from None
+        raise RestoreError(f"restore point {label}: {error}", EXIT_CORRUPT) from None
     except sqlite3.DatabaseError as error:
         raise RestoreError(
-            f"restore point {wanted or 'newest'} is not a usable database: {error}", EXIT_CORRUPT
+            f"restore point {label} is not a usable database: {error}", EXIT_CORRUPT
         ) from None
     except OSError as error:
         if error.errno in DISK_FULL:

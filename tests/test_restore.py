@@ -100,6 +100,18 @@ def test_restore_of_a_named_point_and_of_an_old_layout_copy(site):
     assert fingerprint(db_path) == states[0]
 
 
+def test_a_database_damaged_beyond_reading_is_set_aside_as_it_is(site):
+    config, db_path, _, states = site
+    db_path.write_bytes(b"this is no longer a database" * 100)
+    db_path.with_name("stocks.db-wal").write_bytes(b"stray frames")
+    result = run_cli("--config", config, "--restore")
+    assert result.returncode == 0, result.stderr
+    assert fingerprint(db_path) == states[-1]
+    (aside,) = db_path.parent.glob("stocks.db.before-restore-*[0-9]")
+    assert aside.read_bytes() == b"this is no longer a database" * 100
+    assert aside.with_name(aside.name + "-wal").read_bytes() == b"stray frames"
+
+
 def test_no_such_point_exits_66(site):
     config, db_path, _, states = site
     result = run_cli("--config", config, "--restore", "stocks_backup_20200101_000000")
@@ -118,7 +130,9 @@ def test_a_corrupt_point_or_a_broken_chain_exits_65(site):
     newest.write_bytes(bytes(data))
     result = run_cli("--config", config, "--restore")
     assert result.returncode == 65
-    assert one_line(result).startswith("restore error: restore point newest: damaged pages")
+    assert one_line(result).startswith(
+        "restore error: restore point stocks_backup_20261103_020000.incr: damaged pages"
+    )
 
     (folder / "stocks_backup_20261101_020000.full").unlink()
     result = run_cli("--config", config, "--restore", "stocks_backup_20261102_020000.incr")
