@@ -1,8 +1,8 @@
 """Listing and restoring restore points: rebuild into a scratch file, check it, swap it in.
 
-The live database is only ever touched by one atomic `os.replace`, after the rebuilt file has
-matched the point's page hashes and passed `PRAGMA integrity_check`; a restore killed at any
-moment leaves it as it was. The database being replaced is first checkpointed (its -wal folded
+The live database's content changes only by one atomic `os.replace`, after the rebuilt file has
+matched the point's page hashes and passed `PRAGMA integrity_check` (before it, only SQLite's own
+crash-safe checkpoint); a restore killed at any moment leaves it as it was. The database being replaced is first checkpointed (its -wal folded
 in and truncated) and kept aside as `<db>.before-restore-YYYYMMDD_HHMMSS`; the emptied -wal and
 -shm of the old file are removed, so that they never attach to the restored one. A live file
 SQLite cannot read at all is kept aside as it is, with its -wal and -shm.
