@@ -4,17 +4,18 @@
 
 Builds a database with the job's schema (stocks, stock_metrics, earnings_history with 21 years of
 annual and quarterly rows per company, filing_sections with the text of eight sections per
-company: about 215 MB at 3,500 companies) in a temporary folder, then per night: new prices for
+company: about 207 MB at 3,500 companies) in a temporary folder, then per night: new prices for
 every stock, and for a share of the companies (chosen so that about --changed of the pages
 change) a new filing (new section texts, revised earnings rows); then a restore point, timed,
 and the original design's full copy (bench/backup_baseline.py) of the same database, timed.
 
-Printed and checked: the space of all the points against one compressed full point; each point
-restored (into a fresh file) equals the database of its night in every table, row by row, and
-passes integrity_check; the slowest backup against the slowest full copy; a restore of the newest
-point over the live database against the full copy; kill -9 in the middle of a backup and of a
-restore leaves every point and the live database as they were. Exit status 0 when every goal
-is met. Everything written is deleted unless --keep names a folder to keep it in.
+Printed and checked: the space of all the points against one compressed full point (and against
+`zstd -3` of the database); each point restored (into a fresh file) equals the database of its
+night in every table, row by row, and passes integrity_check; the backups' time against the full
+copies' (all nights, incremental nights, full-point nights: sums of the same nights); a restore
+of the newest point over the live database against the mean full copy; kill -9 in the middle of
+a backup and of a restore leaves every point and the live database as they were. Exit status 0
+when every goal is met. Everything written is deleted unless --keep names a folder to keep it in.
 """
 
 from __future__ import annotations
