@@ -2,7 +2,8 @@
 """stock-refresh: keep a stock screener's SQLite database fresh from SEC EDGAR and Yahoo.
 
 Exit codes: 0 done, 1 failures over the threshold or aborted, 2 bad usage or configuration,
-73 the --demo folder cannot be written, 75 another refresh is running.
+73 the --demo folder cannot be written, 75 another refresh is running;
+--restore's own codes are in stock_refresh/restore.py.
 """
 
 import argparse
@@ -47,6 +48,18 @@ def parse_args(argv):
     parser.add_argument("--verbose", action="store_true", help="debug logging on the console")
     parser.add_argument(
         "--check-config", action="store_true", help="validate the config and exit (0 ok, 2 bad)"
+    )
+    parser.add_argument(
+        "--list-backups",
+        action="store_true",
+        help="list the restore points (when, size, kind, verified) and exit",
+    )
+    parser.add_argument(
+        "--restore",
+        nargs="?",
+        const="",
+        metavar="POINT",
+        help="restore the database from POINT (a name --list-backups shows; default: the newest)",
     )
     parser.add_argument(
         "--notify-failure",
@@ -121,6 +134,14 @@ def main(argv=None) -> int:
             print(f"config warning: {warning}", file=sys.stderr)
         print(f"config ok: {config.path}")
         return 0
+    if args.list_backups:
+        from stock_refresh.restore import run_list
+
+        return run_list(config)
+    if args.restore is not None:
+        from stock_refresh.restore import run_restore
+
+        return run_restore(config, args.restore or None)
     if args.notify_failure:
         from stock_refresh.notify import notify_failure
 

@@ -332,11 +332,22 @@ class Database:
     backup_before_run: bool = setting(
         True,
         BOOL,
-        "Back the database up (SQLite online backup, integrity-checked) before each run.",
+        "Make a restore point before each run: an SQLite online-backup snapshot, of which only "
+        "the pages changed since the last point are kept, compressed and read back; the "
+        "database must pass integrity_check.",
     )
     backup_directory: Path = setting("backups", PATH, "Folder of the backups.", path=True)
     keep_last_n_backups: int = setting(
-        7, integer(1), "Newest backups kept; older ones are deleted."
+        7,
+        integer(1),
+        "Newest restore points kept, with the older points they are built on; older ones are "
+        "deleted.",
+    )
+    full_backup_every: int = setting(
+        7,
+        integer(1),
+        "At most this many points per chain: every Nth point is a full one (also when the "
+        "incrementals since the last full one outweigh half of it). 1: every point is full.",
     )
 
 

@@ -12,6 +12,11 @@ from . import clock
 from .files import owner_only_dir
 
 
+def lock_path_for(db_path: Path) -> Path:
+    """The lock file of a database: a refresh and a restore of it exclude each other."""
+    return db_path.with_name(db_path.name + ".lock")
+
+
 class LockHeld(Exception):
     """Another refresh holds the lock."""
 

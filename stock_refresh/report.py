@@ -26,6 +26,7 @@ class RunStats:
     plan: dict[str, int] = field(default_factory=dict)  # why stocks were stale -> how many
     helper_peak_rss_mb: float = 0.0  # the parsing helper process's, added to the job's own
     clock_started: float = field(default_factory=time.monotonic)  # for the duration
+    backup: dict | None = None  # the restore point made before the run (backup.BackupResult)
 
     def record_success(self, symbol: str) -> None:
         self.successful.append(symbol)
@@ -78,6 +79,7 @@ def build_report(
             sum(u["rate_limit_wait_thread_seconds"] for u in upstreams.values()), 3
         ),
         "stale_reasons": stats.plan,
+        "backup": stats.backup,
         "peak_rss_mb": round(peak_rss_mb() + stats.helper_peak_rss_mb, 1),
         "notes": stats.notes,
     }

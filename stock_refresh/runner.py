@@ -19,7 +19,7 @@ from .changes import IndexScan, last_published_day, scan_daily_indexes
 from .fetch import Sources, fetch_market_data, fetch_stock_data
 from .http import NotFound, UpstreamError, Upstreams
 from .limiter import wall_seconds
-from .lock import LockHeld, RunLock
+from .lock import LockHeld, RunLock, lock_path_for
 from .logs import Progress, setup_logging
 from .models import StockData
 from .notify import notify_run_result
@@ -52,7 +52,7 @@ class Terminated(Exception):
 
 
 def lock_path(config) -> Path:
-    return config.database.path.with_name(config.database.path.name + ".lock")
+    return lock_path_for(config.database.path)
 
 
 M_ARENA_MAX = -8  # glibc mallopt parameter
@@ -176,9 +176,11 @@ class Refresh:
                     config.database.backup_directory,
                     config.database.keep_last_n_backups,
                     self.stats.started,
+                    full_every=config.database.full_backup_every,
                 )
                 if backup:
                     log.info("backup written to %s", backup)
+                    self.stats.backup = backup.summary()
             db = store.open_db(config.database.path)
             unfinished = store.unfinished_run(db)
             if unfinished:

@@ -6,9 +6,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 import pytest
 
+from stock_refresh import points
+from stock_refresh.restore import restore
 from tests.conftest import cli_env, only_report, query, run_cli, write_config
 from tests.paths import ROOT
 from tests.upstream import FakeUpstream
@@ -115,9 +118,12 @@ def test_backups_reports_and_logs_are_rotated(fake, tmp_path):
     for _ in range(4):
         assert run_cli("--config", config, "--symbols", "AAPL").returncode == 0
         time.sleep(1.0)  # backups and reports are named by the second
-    backups = sorted((tmp_path / "backups").iterdir())
-    assert len(backups) == 2 and all(b.name.startswith("stocks_backup_") for b in backups)
-    with sqlite3.connect(backups[-1]) as conn:
+    # the first run had no database to back up; the newest two points need the full base
+    found = points.find_points(tmp_path / "backups")
+    assert [p.kind for p in found] == ["full", "incremental", "incremental"]
+    assert sorted(p.path for p in found) == sorted((tmp_path / "backups").iterdir())
+    restore(tmp_path / "restored.db", tmp_path / "backups", None, datetime.now())
+    with sqlite3.connect(tmp_path / "restored.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("SELECT count(*) FROM stocks").fetchone()[0] == 1
     assert len(list((tmp_path / "reports").glob("batch_summary_*.json"))) == 2
