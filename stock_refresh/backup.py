@@ -19,10 +19,10 @@ from array import array
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from . import points
+from . import clock, points
 from .files import owner_only_dir
 from .points import HASH_SIZE, Point, PointError
 
@@ -216,7 +216,7 @@ def _write(view: memoryview, parent, scratch: Path) -> None:
         pages = view
     manifest = {
         "kind": "incremental" if parent else "full",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": clock.now().isoformat(timespec="seconds"),
         "parent": parent[0].name if parent else None,
         "page_size": page_size,
         "page_count": page_count,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from . import points
+from . import clock, points
 from .lock import LockHeld, RunLock, lock_path_for
 from .points import Point, PointError
 
@@ -259,7 +259,7 @@ def run_restore(config, wanted: str | None) -> int:
     old_umask = os.umask(0o077)
     try:
         point, aside = restore(
-            config.database.path, config.database.backup_directory, wanted, datetime.now()
+            config.database.path, config.database.backup_directory, wanted, clock.now()
         )
     except RestoreError as error:
         print(f"restore error: {error}", file=sys.stderr)
