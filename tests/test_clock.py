@@ -97,7 +97,7 @@ def test_a_run_takes_its_dates_from_the_pinned_clock(fake, tmp_path):
     second = run_cli("--config", config, now=night)
     assert second.returncode == 0, second.stderr[-2000:]
     backups = sorted(p.name for p in (tmp_path / "backups").iterdir())
-    assert backups == [f"stocks_backup_{night:%Y%m%d_%H%M%S}.db"]
+    assert backups == [f"stocks_backup_{night:%Y%m%d_%H%M%S}.full"]  # the first point: full
     asked = [r for r in fake.requests()[mark:] if "/daily-index/" in r["path"]]
     newest = last_published_day(night)
     days = [cursor_day + timedelta(days=n) for n in range(1, (newest - cursor_day).days + 1)]

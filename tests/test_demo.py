@@ -110,7 +110,7 @@ def test_a_second_demo_is_the_second_night(nights):
     assert report["skipped"] > report["successful"]
     assert re.search(r"^planned: \d+ stocks: nothing stale", second.stdout, re.M)
     assert "383,285,000,000" in second.stdout
-    assert list((cwd / "demo" / "backups").glob("*.db"))
+    assert list((cwd / "demo" / "backups").glob("stocks_backup_*.full"))  # before the 2nd night
 
 
 def demo_refreshing(tmp_path) -> tuple[subprocess.Popen, int]:
