@@ -5,7 +5,6 @@ demo folder, runs the job exactly as a night would (`runner.run`), prints what i
 stops the fake whatever happens. The folder is kept: a second demo there is the second night.
 """
 
-import ctypes
 import json
 import os
 import select
@@ -25,7 +24,6 @@ RECORDED = ("AAPL", "GOOGL", "MSFT", "IMNN", "LPA")  # the companies with real p
 EXIT_BAD_FOLDER = 73  # sysexits' EX_CANTCREAT
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class DemoError(Exception):
@@ -86,14 +84,14 @@ def check_folder(folder: Path) -> None:
 def start_fake(timeout: float = 30.0) -> tuple[subprocess.Popen, str]:
     """The fake on 127.0.0.1, a free port; (process, its URL). Its stderr is ours, so its own
     errors show; its session is its own, so Ctrl-C reaches the job first and the fake after;
-    and it gets SIGTERM when the demo dies, even by kill -9."""
+    and it stops by itself when the demo is gone, even killed by kill -9."""
     if not FAKE.is_file():
         raise DemoError(f"{FAKE} not found: the demo needs the project's tools/ folder")
     process = subprocess.Popen(
-        [sys.executable, str(FAKE), "--port", "0", *FAKE_ARGS],
+        [sys.executable, str(FAKE), "--port", "0", "--exit-with-parent", *FAKE_ARGS],
         stdout=subprocess.PIPE,
         text=True,
-        preexec_fn=_own_session_ending_with_us,
+        start_new_session=True,
     )
     ready, _, _ = select.select([process.stdout], [], [], timeout)
     line = process.stdout.readline() if ready else ""
@@ -103,12 +101,6 @@ def start_fake(timeout: float = 30.0) -> tuple[subprocess.Popen, str]:
             f"the fake upstream did not start within {timeout:g} s (exit {process.returncode})"
         )
     return process, line.split()[-1]
-
-
-def _own_session_ending_with_us() -> None:
-    """Runs in the fake's process before it starts (the demo has no other threads yet)."""
-    os.setsid()
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop_fake(process: subprocess.Popen) -> None:

@@ -143,11 +143,12 @@ def test_ctrl_c_stops_the_job_and_the_fake(tmp_path):
 def test_kill_minus_nine_of_the_demo_takes_the_fake_with_it(tmp_path):
     process, pid = demo_refreshing(tmp_path)
     process.kill()
-    process.communicate(timeout=30)
-    deadline = time.monotonic() + 10
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 20
     while not gone(pid):
         assert time.monotonic() < deadline, f"the fake (pid {pid}) outlived the killed demo"
         time.sleep(0.1)
+    process.communicate(timeout=30)
 
 
 def test_a_file_as_the_demo_folder_is_one_line_and_exit_73(tmp_path):

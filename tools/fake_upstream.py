@@ -166,6 +166,11 @@ def parse_args(argv=None):
         default=None,
         help="worker processes for --warm (default: one per core)",
     )
+    ap.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the process that started the fake is gone, even killed by SIGKILL",
+    )
     args = ap.parse_args(argv)
     if args.warm and args.cache_dir is None:
         ap.error("--warm needs --cache-dir")
@@ -228,8 +233,10 @@ def main(argv=None) -> int:
     )
     thread.start()
     print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
+    parent = os.getppid()
     while not stop.wait(0.5):
-        pass
+        if args.exit_with_parent and os.getppid() != parent:  # orphaned: no one will stop us
+            break
     server.stopping.set()
     server.shutdown()
     server.server_close()
