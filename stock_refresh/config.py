@@ -189,9 +189,9 @@ def _email(v: Any) -> str:
 EMAIL = Rule("an e-mail address", _email)
 
 
-def _emails(v: Any) -> tuple[str, ...]:
+def _emails(v: Any) -> list[str]:
     _require(isinstance(v, list))
-    return tuple(_email(item) for item in v)
+    return [_email(item) for item in v]
 
 
 EMAILS = Rule("a list of e-mail addresses", _emails)
@@ -223,7 +223,7 @@ def _show_urls(v: Any) -> str:
     return _show(v)
 
 
-def _apprise_urls(v: Any) -> tuple[str, ...]:
+def _apprise_urls(v: Any) -> list[str]:
     _require(isinstance(v, list))
     import apprise  # loaded only by configs that use it: about half a second
 
@@ -235,7 +235,7 @@ def _apprise_urls(v: Any) -> tuple[str, ...]:
                 f"apprise URLs (https://github.com/caronc/apprise/wiki): {redact(url)} is not one"
             )
         urls.append(url)
-    return tuple(urls)
+    return urls
 
 
 APPRISE_URLS = Rule(
@@ -462,7 +462,7 @@ class Email:
         "else plain SMTP.",
     )
     from_address: str | None = setting(None, _nullable(EMAIL), "Sender address.")
-    to_addresses: tuple[str, ...] = setting([], EMAILS, "Recipients.")
+    to_addresses: list[str] = setting([], EMAILS, "Recipients.")
     on_error_only: bool = setting(
         True, BOOL, "Mail failed runs only; false: every run. Login: see the README."
     )
@@ -473,7 +473,7 @@ class Notifications:
     enabled: bool = setting(False, BOOL, "Send notifications; needs at least one channel below.")
     on_failure: bool = setting(True, BOOL, "Notify `urls`, `command` and `webhook_url` on failure.")
     on_success: bool = setting(False, BOOL, "Notify them when a run succeeds too.")
-    urls: tuple[str, ...] = setting(
+    urls: list[str] = setting(
         [],
         APPRISE_URLS,
         "Apprise URLs (slack://, discord://, mailtos://, ntfy://, ...); `${VAR}` is read from "

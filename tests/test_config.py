@@ -284,6 +284,8 @@ def test_defaults_fill_missing_keys_and_sections(tmp_path):
             value = getattr(getattr(config, section), key)
             if isinstance(value, Path):
                 assert value == tmp_path / default
+            elif isinstance(default, dict):
+                assert dataclasses.asdict(value) == default, f"{section}.{key}"
             elif key != "sec_contact":
                 assert value == default, f"{section}.{key}"
     assert config.warnings == ()
