@@ -446,3 +446,11 @@ def test_a_night_with_a_failed_stock_under_systemd(tmp_path, smtp, hook):
     mail = message_from_bytes(content)
     assert mail["Subject"] == f"stock-refresh succeeded on {socket.gethostname()}"
     assert f"failed: {failed}" in mail.get_payload(decode=True).decode()
+
+
+def test_a_quiet_night_is_a_full_success_rate():
+    from stock_refresh.report import success_rate
+
+    assert success_rate(0, 0, "completed") == 100.0
+    assert success_rate(0, 0, "aborted") == 0.0
+    assert success_rate(3, 4, "completed") == 75.0
