@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .numeric import finite
+from .redact import expand, redact
 
 CONTACT_ENV = "STOCK_REFRESH_SEC_CONTACT"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -49,6 +50,7 @@ class Rule:
 
     expected: str
     check: Callable[[Any], Any]
+    show: Callable[[Any], str] | None = None  # how a bad value is shown (hides secrets)
 
 
 def _is_int(v: Any) -> bool:
@@ -73,7 +75,9 @@ def _returning(test: Callable[[Any], bool]) -> Callable[[Any], Any]:
 
 
 def _nullable(rule: Rule) -> Rule:
-    return Rule(f"null or {rule.expected}", lambda v: None if v is None else rule.check(v))
+    return Rule(
+        f"null or {rule.expected}", lambda v: None if v is None else rule.check(v), rule.show
+    )
 
 
 BOOL = Rule("true or false", _returning(lambda v: isinstance(v, bool)))
@@ -183,6 +187,75 @@ def _email(v: Any) -> str:
 
 
 EMAIL = Rule("an e-mail address", _email)
+
+
+def _emails(v: Any) -> list[str]:
+    _require(isinstance(v, list))
+    return [_email(item) for item in v]
+
+
+EMAILS = Rule("a list of e-mail addresses", _emails)
+
+
+def _host(v: Any) -> str:
+    v = _text(v)
+    _require(re.fullmatch(r"[A-Za-z0-9.:-]+", v) is not None)
+    return v
+
+
+HOST = Rule("a host name such as smtp.gmail.com", _host)
+
+
+def _expanded(v: Any) -> str:
+    """`v` with `${VAR}` read from the environment."""
+    _require(isinstance(v, str) and v.strip() != "")
+    try:
+        return expand(v.strip(), os.environ)
+    except KeyError as e:
+        raise _Invalid(f"${{{e.args[0]}}} set in the environment or in .env") from None
+
+
+def _show_urls(v: Any) -> str:
+    if isinstance(v, str):
+        return _show(redact(v))
+    if isinstance(v, list):
+        return _show([redact(u) if isinstance(u, str) else u for u in v])
+    return _show(v)
+
+
+def _apprise_urls(v: Any) -> list[str]:
+    _require(isinstance(v, list))
+    import apprise  # loaded only by configs that use it: about half a second
+
+    urls = []
+    for raw in v:
+        url = _expanded(raw)
+        if apprise.Apprise.instantiate(url) is None:
+            raise _Invalid(
+                f"apprise URLs (https://github.com/caronc/apprise/wiki): {redact(url)} is not one"
+            )
+        urls.append(url)
+    return urls
+
+
+APPRISE_URLS = Rule(
+    'a list of apprise URLs such as "slack://${SLACK_TOKEN}"', _apprise_urls, _show_urls
+)
+
+
+def _secret_url(v: Any) -> str:
+    return _url(_expanded(v))
+
+
+WEBHOOK = Rule("an http:// or https:// URL", _secret_url, _show_urls)
+PING_URL = Rule(
+    "an http:// or https:// URL such as https://hc-ping.com/UUID", _secret_url, _show_urls
+)
+RETIRED_EMAIL_TO = Rule(
+    "null (the local sendmail is no longer used: set notifications.email, or a mailto:// URL "
+    "in notifications.urls)",
+    lambda v: _require(v is None),
+)
 
 # Domains that people paste from examples; SEC blocks User-Agents that do not identify a real
 # person or firm, so such a contact would only fail later, and far less clearly.
@@ -379,10 +452,33 @@ class Reporting:
 
 
 @dataclass(frozen=True)
+class Email:
+    enabled: bool = setting(False, BOOL, "Mail the run's outcome over SMTP.")
+    smtp_server: str | None = setting(None, _nullable(HOST), "SMTP server, such as smtp.gmail.com.")
+    smtp_port: int = setting(
+        587,
+        integer(1, 65535),
+        "465: TLS from the first byte; any other port: STARTTLS when the server offers it, "
+        "else plain SMTP.",
+    )
+    from_address: str | None = setting(None, _nullable(EMAIL), "Sender address.")
+    to_addresses: list[str] = setting([], EMAILS, "Recipients.")
+    on_error_only: bool = setting(
+        True, BOOL, "Mail failed runs only; false: every run. Login: see the README."
+    )
+
+
+@dataclass(frozen=True)
 class Notifications:
     enabled: bool = setting(False, BOOL, "Send notifications; needs at least one channel below.")
-    on_failure: bool = setting(True, BOOL, "Notify when a run fails or aborts.")
-    on_success: bool = setting(False, BOOL, "Notify when a run succeeds.")
+    on_failure: bool = setting(True, BOOL, "Notify `urls`, `command` and `webhook_url` on failure.")
+    on_success: bool = setting(False, BOOL, "Notify them when a run succeeds too.")
+    urls: list[str] = setting(
+        [],
+        APPRISE_URLS,
+        "Apprise URLs (slack://, discord://, mailtos://, ntfy://, ...); `${VAR}` is read from "
+        "the environment or `.env`.",
+    )
     command: str | None = setting(
         None,
         _nullable(TEXT),
@@ -390,11 +486,18 @@ class Notifications:
         "as its last argument and in $STOCK_REFRESH_MESSAGE (no shell).",
     )
     webhook_url: str | None = setting(
-        None, _nullable(URL), "URL that gets a JSON POST of the message and the run summary."
+        None,
+        _nullable(WEBHOOK),
+        "Slack or Discord webhook URL (sent as such), or any URL, which gets apprise's JSON POST.",
     )
-    email_to: str | None = setting(
-        None, _nullable(EMAIL), "Address mailed through the local sendmail."
+    email_to: None = setting(None, RETIRED_EMAIL_TO, "Retired: use `email` below.")
+    healthcheck_url: str | None = setting(
+        None,
+        _nullable(PING_URL),
+        "Dead-man's switch (healthchecks.io style): pinged at `/start`, at the bare URL on "
+        "success and at `/fail` on failure, whatever `enabled` says.",
     )
+    email: Email = section(Email, "The original e-mail block, sent through apprise over SMTP.")
 
 
 _SYMBOLS = "https://raw.githubusercontent.com/rreichel3/US-Stock-Symbols/main"
@@ -507,7 +610,7 @@ class _Loader:
 
     def value(self, key: str, f: dataclasses.Field, raw: Any) -> Any:
         rule: Rule = f.metadata["rule"]
-        found = _show(raw)
+        found = rule.show(raw) if rule.show else _show(raw)
         if key == "sources.sec_contact" and os.environ.get(CONTACT_ENV, "").strip():
             if raw is not None:
                 self.warnings.append(f"{key} from the file is overridden by ${CONTACT_ENV}")
@@ -546,18 +649,7 @@ def load_config(path: str | Path) -> Config:
         ) from None
     loader = _Loader(file, str(path))
     config = loader.build(Config, raw, "", path=file, warnings=())
-    if config.notifications.enabled and not any(
-        (
-            config.notifications.command,
-            config.notifications.webhook_url,
-            config.notifications.email_to,
-        )
-    ):
-        raise loader.fail(
-            "notifications.enabled",
-            "false while no channel (command, webhook_url or email_to) is set",
-            "true",
-        )
+    _check_notifications(loader, config.notifications)
     if config.rate_limiting.edgar_requests_per_second > 10 and not config.sources.upstream_override:
         raise loader.fail(
             "rate_limiting.edgar_requests_per_second",
@@ -565,6 +657,29 @@ def load_config(path: str | Path) -> Config:
             _show(config.rate_limiting.edgar_requests_per_second),
         )
     return dataclasses.replace(config, warnings=tuple(loader.warnings))
+
+
+def _check_notifications(loader: _Loader, notifications: Notifications) -> None:
+    email = notifications.email
+    if email.enabled:
+        for key, value, expected in (
+            ("smtp_server", email.smtp_server, "a host name"),
+            ("from_address", email.from_address, "an e-mail address"),
+            ("to_addresses", email.to_addresses, "at least one e-mail address"),
+        ):
+            if not value:
+                raise loader.fail(
+                    f"notifications.email.{key}",
+                    f"{expected} while notifications.email.enabled is true",
+                    _show(value if value is None else list(value)),
+                )
+    channels = (notifications.urls, notifications.command, notifications.webhook_url, email.enabled)
+    if notifications.enabled and not any(channels):
+        raise loader.fail(
+            "notifications.enabled",
+            "false while no channel (urls, command, webhook_url or email.enabled) is set",
+            "true",
+        )
 
 
 def reference() -> str:
@@ -577,12 +692,21 @@ def reference() -> str:
             continue
         out.append(_row(f.name, f))
     for s in sections:
-        out.append(
-            f"\n### `{s.name}`\n\n{s.metadata['doc']}\n\n"
-            "| key | default | accepts | meaning |\n|---|---|---|---|"
-        )
-        out.extend(_row(f"{s.name}.{f.name}", f) for f in _keys(s.metadata["section"]))
+        out.extend(_table(s.name, s))
     return "\n".join(out) + "\n"
+
+
+def _table(name: str, s: dataclasses.Field) -> list[str]:
+    """One section's table, then the tables of the sections inside it."""
+    fields = _keys(s.metadata["section"])
+    out = [
+        f"\n### `{name}`\n\n{s.metadata['doc']}\n\n"
+        "| key | default | accepts | meaning |\n|---|---|---|---|"
+    ]
+    out.extend(_row(f"{name}.{f.name}", f) for f in fields if "section" not in f.metadata)
+    for inner in (f for f in fields if "section" in f.metadata):
+        out.extend(_table(f"{name}.{inner.name}", inner))
+    return out
 
 
 def _row(key: str, f: dataclasses.Field) -> str:

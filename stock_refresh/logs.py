@@ -1,7 +1,10 @@
 """Logging as configured: a rotating file (owner-only), the console when asked, and progress.
 
 On a terminal the progress is a tqdm bar with rate and ETA; under systemd or cron (no TTY) it is
-one plain line per batch, which reads well in the journal and in a log file.
+one plain line per batch, which reads well in the journal and in a log file. Under systemd the
+console always gets the progress, warnings and errors, each line prefixed with its syslog
+priority (`<3>` error, `<4>` warning, `<6>` info), which the journal reads as the priority
+(SyslogLevelPrefix=, on by default), so `journalctl -p err` shows failed stocks and aborts.
 """
 
 import logging
@@ -18,6 +21,27 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # The full story of a failure (exception chains): written to the log file, kept off the console
 # (which already got the short line) unless --verbose asks for everything.
 DETAIL_LOGGER = "stock_refresh.detail"
+SYSTEMD_ENV = ("JOURNAL_STREAM", "INVOCATION_ID")  # set by systemd for the units it starts
+_PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6}
+
+
+def under_systemd() -> bool:
+    return any(os.environ.get(name) for name in SYSTEMD_ENV)
+
+
+def priority(level: int) -> int:
+    """The syslog priority of a logging level (DEBUG and below: 7)."""
+    return next((p for lv, p in _PRIORITIES.items() if level >= lv), 7)
+
+
+def journal_prefix(level: int) -> str:
+    """`<N>` under systemd, where the journal takes it for the line's priority; else nothing."""
+    return f"<{priority(level)}>" if under_systemd() else ""
+
+
+class _ConsoleFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return journal_prefix(record.levelno) + super().format(record)
 
 
 def setup_logging(config, verbose: bool, to_file: bool = True) -> None:
@@ -39,9 +63,9 @@ def setup_logging(config, verbose: bool, to_file: bool = True) -> None:
         )
         file_handler.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(file_handler)
-    if verbose or config.logging.console_output or not to_file:
+    if verbose or config.logging.console_output or not to_file or under_systemd():
         console = logging.StreamHandler(sys.stderr)
-        console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        console.setFormatter(_ConsoleFormatter("%(levelname)s %(message)s"))
         if not verbose:
             console.addFilter(lambda record: not record.name.startswith(DETAIL_LOGGER))
         root.addHandler(console)
@@ -74,11 +98,12 @@ class Progress:
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.done * (self.total - self.done) if self.done else 0.0
         self.log.info(
-            "progress %d/%d, ok %d, failed %d, elapsed %.0f s, ETA %.0f s",
+            "progress %d/%d, ok %d, failed %d, %.1f stocks/s, elapsed %.0f s, ETA %.0f s",
             self.done,
             self.total,
             self.ok,
             self.failed,
+            self.done / elapsed if elapsed else 0.0,
             elapsed,
             eta,
         )

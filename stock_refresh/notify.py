@@ -1,17 +1,18 @@
 """Get a failed (or finished) night to the user, so it is not discovered a month later.
 
 Every failure is written to `<log_dir>/failures.log` and to stderr (the journal under systemd);
-with `notifications.enabled` it also goes to the configured command, webhook and e-mail address.
-Delivery problems are logged, never raised: a notifier must not turn one failure into two.
+with `notifications.enabled` it also goes through apprise (`urls`, `webhook_url`, the `email`
+block over SMTP) and the configured command; `healthcheck_url` gets a dead-man's-switch ping.
+Delivery problems are logged without secrets, never raised: a notifier must not turn one
+failure into two.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shlex
-import shutil
+import smtplib
 import socket
 import subprocess
 import sys
@@ -19,22 +20,27 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from . import clock
 from .files import owner_only_dir
+from .logs import journal_prefix
+from .redact import redact, scrub, secrets_of
 
 log = logging.getLogger(__name__)
 
 FAILURE_LOG = "failures.log"
 MESSAGE_ENV = "STOCK_REFRESH_MESSAGE"
 EVENT_ENV = "STOCK_REFRESH_EVENT"
-SENDMAIL_ENV = "STOCK_REFRESH_SENDMAIL"
-SENDMAIL_PATHS = ("/usr/sbin/sendmail", "/usr/lib/sendmail")
-WEBHOOK_TIMEOUT = 10
+SMTP_USER_ENV = "STOCK_REFRESH_SMTP_USER"
+SMTP_PASSWORD_ENV = "STOCK_REFRESH_SMTP_PASSWORD"
 COMMAND_TIMEOUT = 60
+PING_TIMEOUT = 5
+SMTP_PROBE_TIMEOUT = 10
+SHOWN_SYMBOLS = 10
+REASON_CHARS = 400
 _TAIL_BYTES = 64 * 1024
 
 
@@ -108,23 +114,20 @@ def notify_failure(
     message = failure_message(unit, log_dir, environ)
     delivery = Delivery(message)
     _record(log_dir, message)
+    ping(notifications, "fail", message)
     invocation = environ.get("MONITOR_INVOCATION_ID")
     if invocation and _already_reported(log_dir, invocation):
         _record(log_dir, f"not sent again: the run reported it [invocation {invocation}]")
         return delivery
-    if notifications.enabled and notifications.on_failure:
-        payload = {
-            "event": "failure",
-            "unit": unit,
-            "host": socket.gethostname(),
-            "time": clock.now().isoformat(),
-        }
-        _send(notifications, "failure", message, payload, delivery)
+    title = f"stock-refresh: {unit} failed on {socket.gethostname()}"
+    _send(notifications, False, title, message, message, delivery, errors=True)
     _record_errors(log_dir, delivery)
     return delivery
 
 
-def notify_run_result(notifications, summary: Mapping[str, Any], log_dir: Path | str) -> Delivery:
+def notify_run_result(
+    notifications, summary: Mapping[str, Any], log_dir: Path | str, report_path=None
+) -> Delivery:
     """Report a finished run (the runner calls this at the end). Failures are always logged;
     they are sent when `on_failure` is set, successes when `on_success` is set."""
     log_dir = Path(log_dir)
@@ -132,48 +135,178 @@ def notify_run_result(notifications, summary: Mapping[str, Any], log_dir: Path |
     message = run_message(summary, succeeded)
     delivery = Delivery(message)
     if succeeded:
-        print(message, file=sys.stderr, flush=True)
+        print(journal_prefix(logging.INFO) + message, file=sys.stderr, flush=True)
     else:
         _record(log_dir, message)
-    wanted = notifications.on_success if succeeded else notifications.on_failure
-    if notifications.enabled and wanted:
-        payload = {
-            "event": "success" if succeeded else "failure",
-            "host": socket.gethostname(),
-            "time": clock.now().isoformat(),
-            "summary": dict(summary),
-        }
-        _send(notifications, payload["event"], message, payload, delivery)
-        invocation = os.environ.get("INVOCATION_ID")
-        if not succeeded and invocation and delivery.sent and not delivery.errors:
-            _record(log_dir, f"sent via {', '.join(delivery.sent)} [invocation {invocation}]")
+    ping(notifications, "" if succeeded else "fail", message)
+    verdict = "succeeded" if succeeded else "failed"
+    title = f"stock-refresh {verdict} on {socket.gethostname()}"
+    body = run_body(summary, message, report_path)
+    errors = not succeeded or bool(summary.get("failed"))
+    _send(notifications, succeeded, title, body, message, delivery, errors=errors)
+    invocation = os.environ.get("INVOCATION_ID")
+    if not succeeded and invocation and delivery.sent and not delivery.errors:
+        _record(log_dir, f"sent via {', '.join(delivery.sent)} [invocation {invocation}]")
     _record_errors(log_dir, delivery)
     return delivery
 
 
-def _send(notifications, event: str, message: str, payload: dict, delivery: Delivery) -> None:
-    channels = (
-        ("command", notifications.command, _run_command),
-        ("webhook", notifications.webhook_url, _post_webhook),
-        ("email", notifications.email_to, _send_email),
+def run_body(summary: Mapping[str, Any], message: str, report_path) -> str:
+    """A few short lines for chat and mail: verdict, counts, the first failed symbols, the
+    report's path. Bounded (about 1 kB), so it fits Discord's 2,000 characters with the title."""
+    if "successful" not in summary or "exit_code" not in summary:
+        return message
+    reason = summary.get("abort_reason")
+    lines = [f"{summary.get('status', 'finished')}" + (f": {reason}" if reason else "")]
+    if len(lines[0]) > REASON_CHARS:
+        lines[0] = lines[0][: REASON_CHARS - 3] + "..."
+    rate = summary.get("success_rate")
+    lines.append(
+        f"{summary['successful']} ok, {summary['failed']} failed, {summary['skipped']} skipped"
+        + (f", success rate {rate:g} %" if rate is not None else "")
+        + f", {summary['duration_seconds']:g} s, exit {summary['exit_code']}"
     )
-    for name, target, send in channels:
-        if not target:
-            continue
+    failed = list(summary.get("failed_symbols") or [])
+    if failed:
+        more = len(failed) - SHOWN_SYMBOLS
+        shown = ", ".join(failed[:SHOWN_SYMBOLS]) + (f" and {more} more" if more > 0 else "")
+        lines.append(f"failed: {shown}")
+    if report_path:
+        lines.append(f"report: {report_path}")
+    return "\n".join(lines)
+
+
+def _send(
+    notifications, succeeded: bool, title, body, message, delivery: Delivery, *, errors: bool
+) -> None:
+    """Every channel that wants this outcome. The e-mail block keeps its own switch
+    (`on_error_only`: a failed run or any failed stock); the others follow `on_failure` /
+    `on_success`."""
+    if not notifications.enabled:
+        return
+    targets: list[str] = []
+    if notifications.on_success if succeeded else notifications.on_failure:
+        if notifications.command:
+            _try(delivery, "command", _run_command, notifications.command, succeeded, message)
+        targets += list(notifications.urls)
+        if notifications.webhook_url:
+            targets.append(webhook_target(notifications.webhook_url))
+    email = notifications.email
+    if email.enabled and (errors or not email.on_error_only):
         try:
-            send(target, event, message, payload)
-        except Exception as e:  # any channel failure is reported, never raised
-            delivery.errors.append(f"notification via {name} failed: {e}")
-        else:
-            delivery.sent.append(name)
+            targets.append(email_url(email, os.environ))
+        except OSError as e:
+            delivery.errors.append(f"notification via e-mail failed: {email.smtp_server}: {e}")
+    for url in targets:
+        _try(delivery, redact(url), _apprise_send, url, succeeded, title, body)
 
 
-def _run_command(command: str, event: str, message: str, payload: dict) -> None:
+def _try(delivery: Delivery, name: str, send, *args) -> None:
+    try:
+        send(*args)
+    except Exception as e:  # any channel failure is reported, never raised
+        delivery.errors.append(f"notification via {name} failed: {e}")
+    else:
+        delivery.sent.append(name)
+
+
+def webhook_target(url: str) -> str:
+    """A Slack or Discord webhook URL as apprise knows it; any other URL as a JSON POST."""
+    import apprise
+
+    if apprise.Apprise.instantiate(url) is not None:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme="jsons" if parts.scheme == "https" else "json"))
+
+
+def email_url(email, environ: Mapping[str, str]) -> str:
+    """The `notifications.email` block as an apprise mailto(s) URL. Port 465 is TLS from the
+    first byte; any other port uses STARTTLS when the server offers it, plain SMTP otherwise.
+    The login comes from $STOCK_REFRESH_SMTP_USER and $STOCK_REFRESH_SMTP_PASSWORD."""
+    port = email.smtp_port
+    mode = "ssl" if port == 465 else "starttls" if _offers_starttls(email) else "insecure"
+    query = {
+        "smtp": email.smtp_server,
+        "from": email.from_address,
+        "to": ",".join(email.to_addresses),
+        "mode": mode,
+    }
+    if environ.get(SMTP_USER_ENV):
+        query.update(user=environ[SMTP_USER_ENV], **{"pass": environ.get(SMTP_PASSWORD_ENV, "")})
+    domain = email.from_address.rsplit("@", 1)[1]
+    scheme = "mailto" if mode == "insecure" else "mailtos"
+    return f"{scheme}://{domain}:{port}/?{urlencode(query)}"
+
+
+def _offers_starttls(email) -> bool:
+    with smtplib.SMTP(email.smtp_server, email.smtp_port, timeout=SMTP_PROBE_TIMEOUT) as smtp:
+        smtp.ehlo()
+        return smtp.has_extn("starttls")
+
+
+class _Captured(logging.Handler):
+    """Apprise's own warnings, kept to be shown once, without secrets."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def _apprise_send(url: str, succeeded: bool, title: str, body: str) -> None:
+    import apprise
+
+    apprise_log = logging.getLogger("apprise")
+    apprise_log.propagate = False  # its lines may hold tokens; they are shown scrubbed
+    captured = _Captured()
+    apprise_log.addHandler(captured)
+    try:
+        service = apprise.Apprise.instantiate(url)
+        ok = service is not None and service.notify(
+            body=body,
+            title=title,
+            notify_type=apprise.NotifyType.SUCCESS if succeeded else apprise.NotifyType.FAILURE,
+            body_format=apprise.NotifyFormat.TEXT,
+            overflow=apprise.OverflowMode.TRUNCATE,
+        )
+    finally:
+        apprise_log.removeHandler(captured)
+    if not ok:
+        why = "; ".join(captured.lines) or "not delivered"
+        raise RuntimeError(scrub(why, secrets_of([url])))
+
+
+def ping(notifications, suffix: str, body: str = "") -> None:
+    """Ping `healthcheck_url` (+ `/start`, `/fail`); a short timeout, failures only logged."""
+    url = notifications.healthcheck_url
+    if not url:
+        return
+    parts = urlsplit(url)
+    if suffix:
+        parts = parts._replace(path=parts.path.rstrip("/") + "/" + suffix)
+    target = urlunsplit(parts)
+    data = body.encode()[:10_000] if body else None
+    request = urllib.request.Request(target, data=data, headers={"User-Agent": "stock-refresh"})
+    try:
+        with urllib.request.urlopen(request, timeout=PING_TIMEOUT) as response:
+            response.read()
+    except urllib.error.HTTPError as e:
+        log.warning("healthcheck ping %s failed: HTTP %d", redact(target), e.code)
+    except (urllib.error.URLError, OSError) as e:
+        reason = scrub(str(getattr(e, "reason", e)), secrets_of([url]))
+        log.warning("healthcheck ping %s failed: %s", redact(target), reason)
+
+
+def _run_command(command: str, succeeded: bool, message: str) -> None:
     """Run without a shell; the message is the last argument and $STOCK_REFRESH_MESSAGE."""
     argv = shlex.split(command)
     if not argv:
         raise RuntimeError("the command is empty")
     argv.append(message)
+    event = "success" if succeeded else "failure"
     env = dict(os.environ, **{MESSAGE_ENV: message, EVENT_ENV: event})
     try:
         done = subprocess.run(
@@ -193,67 +326,11 @@ def _run_command(command: str, event: str, message: str, payload: dict) -> None:
         raise RuntimeError(f"{argv[0]} exited {done.returncode}" + (f": {last}" if last else ""))
 
 
-def _post_webhook(url: str, event: str, message: str, payload: dict) -> None:
-    """POST JSON; `text` suits Slack/Mattermost-style hooks and `content` Discord's."""
-    if not url.lower().startswith(("http://", "https://")):
-        raise RuntimeError(f"not an http(s) URL: {url}")
-    body = json.dumps({"text": message, "content": message, **payload}, default=str).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "stock-refresh"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
-            response.read()
-    except urllib.error.HTTPError as e:
-        raise RuntimeError(f"{url} answered HTTP {e.code}") from None
-    except (urllib.error.URLError, OSError) as e:
-        raise RuntimeError(f"{url}: {getattr(e, 'reason', e)}") from None
-
-
-def find_sendmail() -> str | None:
-    """$STOCK_REFRESH_SENDMAIL, else the usual sendmail locations, else sendmail on PATH."""
-    if os.environ.get(SENDMAIL_ENV):
-        return os.environ[SENDMAIL_ENV]
-    for path in SENDMAIL_PATHS:
-        if os.access(path, os.X_OK):
-            return path
-    return shutil.which("sendmail")
-
-
-def _send_email(to: str | list[str], event: str, message: str, payload: dict) -> None:
-    """Hand the mail to the local MTA (`sendmail -t`); no SMTP credentials in the config."""
-    sendmail = find_sendmail()
-    if sendmail is None:
-        raise RuntimeError(
-            "no sendmail found (install a local mail transfer agent such as "
-            "msmtp-mta or postfix), message not delivered"
-        )
-    mail = EmailMessage()
-    mail["To"] = to if isinstance(to, str) else ", ".join(to)
-    mail["Subject"] = f"[stock-refresh] {event} on {socket.gethostname()}"
-    mail.set_content(message + "\n")
-    try:
-        done = subprocess.run(
-            [sendmail, "-t", "-oi"],
-            input=mail.as_bytes(),
-            capture_output=True,
-            timeout=COMMAND_TIMEOUT,
-        )
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise RuntimeError(f"{sendmail}: {e}") from None
-    if done.returncode != 0:
-        last = (done.stderr.decode(errors="replace").strip().splitlines() or [""])[-1]
-        raise RuntimeError(f"{sendmail} exited {done.returncode}" + (f": {last}" if last else ""))
-
-
 def _record(log_dir: Path, line: str, echo: bool = True) -> None:
     """Append to failures.log and print to stderr; a log folder that cannot be written is
     itself only logged."""
     if echo:
-        print(line, file=sys.stderr, flush=True)
+        print(journal_prefix(logging.ERROR) + line, file=sys.stderr, flush=True)
     try:
         owner_only_dir(log_dir)
         with open(log_dir / FAILURE_LOG, "a", encoding="utf-8") as f:

@@ -49,7 +49,7 @@ def build_report(
     run_id: int | None,
     resumed_from: int | None,
 ) -> dict:
-    attempted = len(stats.successful) + len(stats.failures)
+    due = stats.total - len(stats.skipped)
     return {
         "run_id": run_id,
         "start_time": stats.started.isoformat(),
@@ -62,7 +62,9 @@ def build_report(
         "successful": len(stats.successful),
         "failed": len(stats.failures),
         "skipped": len(stats.skipped),
-        "success_rate": round(100 * len(stats.successful) / attempted, 2) if attempted else 0.0,
+        "due": due,
+        "not_attempted": max(0, due - len(stats.successful) - len(stats.failures)),
+        "success_rate": success_rate(len(stats.successful), due, status),
         "failed_symbols": sorted(stats.failures),
         "failures": {
             s: {"error_type": t, "message": m} for s, (t, m) in sorted(stats.failures.items())
@@ -83,6 +85,14 @@ def build_report(
         "peak_rss_mb": round(peak_rss_mb() + stats.helper_peak_rss_mb, 1),
         "notes": stats.notes,
     }
+
+
+def success_rate(successful: int, due: int, status: str) -> float:
+    """Percent of the stocks due tonight (not skipped as fresh) that were refreshed. Nothing
+    due on a completed run is 100: a quiet night, not an outage."""
+    if due > 0:
+        return round(100 * successful / due, 2)
+    return 100.0 if status == "completed" else 0.0
 
 
 def write_report(report: dict, directory: Path, keep: int, now: datetime) -> Path:

@@ -22,7 +22,7 @@ from .limiter import wall_seconds
 from .lock import LockHeld, RunLock, lock_path_for
 from .logs import Progress, setup_logging
 from .models import StockData
-from .notify import notify_run_result
+from .notify import notify_run_result, ping
 from .plan import ALL_KINDS, EDGAR_KINDS, MARKET_ONLY, plan_run
 from .report import RunStats, build_report, write_report
 from .symbols import SymbolListError, choose_symbols, clean_symbols, fetch_symbol_lists
@@ -85,6 +85,7 @@ def run(config, options: Options) -> int:
             log.warning("the NYSE is open now: prices fetched by this run are intraday")
         with RunLock(lock_path(config)):
             cap_malloc_arenas()
+            ping(config.notifications, "start")
             return Refresh(config, options).run()
     except LockHeld as error:
         print(error, file=sys.stderr)
@@ -160,6 +161,7 @@ class Refresh:
         self.upstreams = self.sources.upstreams
         self.stats = RunStats(started=clock.started())
         self.consecutive_failures = 0
+        self.retrying = False
         self.plans: dict[str, frozenset] = {}
         self.states: dict[str, dict] = {}
 
@@ -353,7 +355,19 @@ class Refresh:
         kind = getattr(error, "kind", type(error).__name__)
         if isinstance(error, NotFound) and "unknown symbol" in str(error):
             kind = "UnknownSymbol"
-        log.warning("%s failed: %s: %s", symbol, kind, error)
+        final = (
+            self.retrying
+            or kind in NOT_RETRIED
+            or not self.config.error_handling.retry_failed_stocks
+        )
+        log.log(
+            logging.ERROR if final else logging.WARNING,
+            "%s failed: %s: %s%s",
+            symbol,
+            kind,
+            error,
+            "" if final else " (retried at the end of the run)",
+        )
         log.debug("%s traceback", symbol, exc_info=error)
         self.stats.record_failure(symbol, kind, str(error))
         store.record_failure(db, symbol, kind, str(error), self._now(), run_id)
@@ -384,6 +398,7 @@ class Refresh:
         log.info("retry pass over %d failed stocks", len(again))
         self.stats.retried = again
         self.consecutive_failures = 0
+        self.retrying = True
         self._refresh(db, run_id, again)
 
     def _finish(
@@ -425,7 +440,9 @@ class Refresh:
                 abort_reason=abort_reason,
                 report_path=str(report_path) if report_path else None,
             )
-        notify_run_result(self.config.notifications, report, self.config.logging.log_directory)
+        notify_run_result(
+            self.config.notifications, report, self.config.logging.log_directory, report_path
+        )
         log.info(
             "run %s %s: %d ok, %d failed, %d skipped in %.1f s (exit %d)",
             run_id,

@@ -284,6 +284,8 @@ def test_defaults_fill_missing_keys_and_sections(tmp_path):
             value = getattr(getattr(config, section), key)
             if isinstance(value, Path):
                 assert value == tmp_path / default
+            elif isinstance(default, dict):
+                assert dataclasses.asdict(value) == default, f"{section}.{key}"
             elif key != "sec_contact":
                 assert value == default, f"{section}.{key}"
     assert config.warnings == ()
@@ -494,3 +496,34 @@ def test_the_example_in_the_contact_message_is_itself_accepted(tmp_path):
         load_config(write(tmp_path, config_text(contact=None)))
     example = str(err.value).split("such as ", 1)[1].split('"')[1]
     assert load_config(write(tmp_path, config_text(contact=example))).sources.sec_contact == example
+
+
+def test_the_original_email_block_and_secret_urls(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOOK_TOKEN", "s3cret")
+    email = {
+        "enabled": True,
+        "smtp_server": "smtp.gmail.com",
+        "smtp_port": 587,
+        "from_address": "jane.doe@gmail.com",
+        "to_addresses": ["jane.doe@gmail.com"],
+        "on_error_only": True,
+    }
+    notifications = {"enabled": True, "email": email, "urls": ["json://127.0.0.1/${HOOK_TOKEN}"]}
+    config = load_config(write(tmp_path, config_text({"notifications": notifications})))
+    assert config.notifications.email.smtp_server == "smtp.gmail.com"
+    assert config.notifications.urls == ["json://127.0.0.1/s3cret"]
+    monkeypatch.delenv("HOOK_TOKEN")
+    with pytest.raises(ConfigError) as unset:
+        load_config(write(tmp_path, config_text({"notifications": notifications})))
+    assert str(unset.value).endswith(
+        "notifications.urls: expected ${HOOK_TOKEN} set in the environment or in .env, "
+        'found ["json://127.0.0.1/..."]'
+    )
+
+
+def test_email_to_is_refused_with_what_to_use(tmp_path):
+    with pytest.raises(ConfigError) as refused:
+        load_config(write(tmp_path, config_text({"notifications": {"email_to": "j@acme.com"}})))
+    assert "notifications.email_to: expected null (the local sendmail is no longer used" in str(
+        refused.value
+    )

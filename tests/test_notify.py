@@ -1,21 +1,29 @@
-"""Notifications through real channels: a recording command, a webhook server on 127.0.0.1,
-a recording sendmail; and the CLI's --notify-failure as systemd's OnFailure= unit runs it."""
+"""Notifications through real channels on 127.0.0.1: a recording command, apprise's json://,
+Slack- and Discord-shaped posts, an SMTP server (aiosmtpd) and a healthchecks-style listener;
+the CLI as systemd runs it (JOURNAL_STREAM, --notify-failure)."""
 
 import json
 import os
 import socket
 import subprocess
 import threading
+from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from aiosmtpd.controller import Controller
+from apprise.plugins.discord import NotifyDiscord
+from apprise.plugins.slack import NotifySlack
 
 from stock_refresh import notify
 from stock_refresh.notify import notify_failure, notify_run_result
+from stock_refresh.redact import redact
+from tests.conftest import cli_env, only_report, write_config
 from tests.paths import ROOT
 from tests.pinned import pinned
+from tests.upstream import FakeUpstream
 
 RECORDER = """#!/bin/sh
 [ -z "$RECORDER_EXIT" ] || { echo "notifier broke" >&2; exit "$RECORDER_EXIT"; }
@@ -25,15 +33,19 @@ printf '\\nenv: %s %s\\n' "$STOCK_REFRESH_EVENT" "$STOCK_REFRESH_MESSAGE" >> "$o
 cat >> "$out"
 """
 
+NO_EMAIL = SimpleNamespace(enabled=False)
+
 
 def settings(**overrides):
     values = dict(
         enabled=True,
         on_failure=True,
         on_success=False,
+        urls=(),
         command=None,
         webhook_url=None,
-        email_to=None,
+        healthcheck_url=None,
+        email=NO_EMAIL,
     )
     values.update(overrides)
     return SimpleNamespace(**values)
@@ -48,29 +60,35 @@ def recorder(folder: Path, name: str = "record") -> Path:
 
 
 class Hook:
-    """A webhook receiver on 127.0.0.1 that keeps each JSON body and answers `status`."""
+    """An HTTP listener on 127.0.0.1 that keeps (method, path, body) and answers `status`."""
 
-    def __init__(self, status: int = 204):
-        self.bodies = []
+    def __init__(self, status: int = 200):
+        self.requests = []
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers["Content-Length"])
-                hook.bodies.append(
-                    (self.headers["Content-Type"], json.loads(self.rfile.read(length)))
-                )
+            def answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                hook.requests.append((self.command, self.path, body))
                 self.send_response(status)
+                self.send_header("Content-Length", "2")
                 self.end_headers()
+                self.wfile.write(b"ok")  # what Slack answers
+
+            do_GET = do_POST = answer
 
             def log_message(self, *args):
                 pass
 
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.base = f"127.0.0.1:{self.server.server_port}"
         threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()
+
+    def posts(self) -> list[dict]:
+        return [json.loads(body) for method, _, body in self.requests if method == "POST"]
 
     def close(self):
         self.server.shutdown()
@@ -84,6 +102,30 @@ def hook():
     h.close()
 
 
+class Mailbox:
+    """An SMTP server on 127.0.0.1 (no TLS, no AUTH) that keeps each envelope."""
+
+    def __init__(self):
+        self.mails = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.mails.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    mailbox.port = port
+    yield mailbox
+    controller.stop()
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
     for key in (
@@ -92,7 +134,9 @@ def _clean_env(monkeypatch):
         "MONITOR_EXIT_STATUS",
         "MONITOR_INVOCATION_ID",
         "INVOCATION_ID",
-        "STOCK_REFRESH_SENDMAIL",
+        "JOURNAL_STREAM",
+        "STOCK_REFRESH_SMTP_USER",
+        "STOCK_REFRESH_SMTP_PASSWORD",
         "http_proxy",
         "HTTP_PROXY",
     ):
@@ -101,6 +145,21 @@ def _clean_env(monkeypatch):
 
 def failures(log_dir: Path) -> list[str]:
     return [line.split(" ", 1)[1] for line in (log_dir / "failures.log").read_text().splitlines()]
+
+
+REPORT = {
+    "run_id": 7,
+    "duration_seconds": 14.25,
+    "status": "completed",
+    "exit_code": 1,
+    "abort_reason": None,
+    "total_stocks": 60,
+    "successful": 25,
+    "failed": 30,
+    "skipped": 5,
+    "success_rate": 45.45,
+    "failed_symbols": [f"S{i:03d}" for i in range(30)],
+}
 
 
 def test_disabled_still_logs_and_prints(tmp_path, capsys):
@@ -124,142 +183,129 @@ def test_disabled_still_logs_and_prints(tmp_path, capsys):
     assert result.message in capsys.readouterr().err
 
 
-def test_all_channels(tmp_path, hook, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    command = recorder(bin_dir)
-    monkeypatch.setenv("STOCK_REFRESH_SENDMAIL", str(recorder(bin_dir, "sendmail")))
+def test_command_and_json_url(tmp_path, hook):
+    command = recorder(tmp_path / "bin")
     result = notify_failure(
-        settings(
-            command=f"{command} --tag 'night run'",
-            webhook_url=hook.url,
-            email_to="jane@example.org",
-        ),
+        settings(command=f"{command} --tag 'night run'", urls=(f"json://{hook.base}/hook",)),
         "stock-refresh.service",
         tmp_path / "logs",
         environ={},
     )
-    assert result.sent == ["command", "webhook", "email"] and result.errors == []
-    calls = (bin_dir / "calls").read_text()
+    assert result.sent == ["command", f"json://{hook.base}/..."] and result.errors == []
+    calls = (tmp_path / "bin" / "calls").read_text()
     assert f"argv: [--tag] [night run] [{result.message}]\nenv: failure {result.message}\n" in calls
-    assert "argv: [-t] [-oi]" in calls
-    assert "To: jane@example.org" in calls and "Subject: [stock-refresh] failure on " in calls
-    content_type, body = hook.bodies[0]
-    assert content_type == "application/json"
-    assert body["text"] == body["content"] == result.message
-    assert body["event"] == "failure" and body["unit"] == "stock-refresh.service"
+    [body] = hook.posts()
+    assert body["type"] == "failure" and body["message"] == result.message
+    assert body["title"].startswith("stock-refresh: stock-refresh.service failed on ")
 
 
-def test_failed_channels_are_logged_never_raised(tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    command = recorder(bin_dir)
+def test_slack_and_discord_get_their_own_shapes_within_their_limits(hook, monkeypatch, tmp_path):
+    """apprise's own Slack and Discord notifiers, their endpoints moved to the listener."""
+    monkeypatch.setattr(NotifyDiscord, "notify_url", f"http://{hook.base}/api/webhooks")
+    monkeypatch.setattr(NotifySlack, "webhook_url", f"http://{hook.base}/services")
+    long = {**REPORT, "status": "aborted", "abort_reason": "x" * 5000}
+    result = notify_run_result(
+        settings(urls=("discord://1234/DISCORDTOKEN", "slack://TA/BB/SLACKTOKEN")),
+        long,
+        tmp_path / "logs",
+        "/srv/reports/batch_summary_20261202_070000.json",
+    )
+    assert result.sent == ["discord://1234/...", "slack://ta/..."], result.errors
+    paths = [path for _, path, _ in hook.requests]
+    assert paths[0].startswith("/api/webhooks/1234/DISCORDTOKEN")
+    assert paths[1] == "/services/TA/BB/SLACKTOKEN"
+    discord, slack = hook.posts()
+    assert len(discord["content"]) <= 2000
+    assert discord["content"].startswith(f"stock-refresh failed on {socket.gethostname()}")
+    assert "25 ok, 30 failed, 5 skipped, success rate 45.45 %" in discord["content"]
+    assert (
+        "failed: S000, S001, S002, S003, S004, S005, S006, S007, S008, S009 and 20 more"
+        in (discord["content"])
+    )
+    assert "report: /srv/reports/batch_summary_20261202_070000.json" in discord["content"]
+    [attachment] = slack["attachments"]
+    assert attachment["title"] == f"stock-refresh failed on {socket.gethostname()}"
+    assert "failed: S000" in attachment["text"] and attachment["color"]
+
+
+def test_failed_channels_are_logged_without_secrets_never_raised(tmp_path, monkeypatch):
+    command = recorder(tmp_path / "bin")
     monkeypatch.setenv("RECORDER_EXIT", "3")
-    monkeypatch.setattr(notify, "SENDMAIL_PATHS", ())
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    bad_hook = Hook(status=500)
+    bad = Hook(status=500)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    urls = (f"json://user:S3CRETPW@{bad.base}/TOKEN123", f"json://127.0.0.1:{closed}/TOKEN456")
     try:
         result = notify_failure(
-            settings(command=str(command), webhook_url=bad_hook.url, email_to="j@example.org"),
+            settings(command=str(command), urls=urls),
             "stock-refresh.service",
             tmp_path / "logs",
-            environ={},
+            {},
         )
     finally:
-        bad_hook.close()
+        bad.close()
     assert result.sent == []
-    assert result.errors == [
-        f"notification via command failed: {command} exited 3: notifier broke",
-        f"notification via webhook failed: {bad_hook.url} answered HTTP 500",
-        "notification via email failed: no sendmail found (install a local mail transfer "
-        "agent such as msmtp-mta or postfix), message not delivered",
-    ]
-    assert failures(tmp_path / "logs") == [result.message, *result.errors]
-
-
-def test_unreachable_webhook_and_missing_command(tmp_path, hook):
-    url = hook.url
-    hook.close()
-    result = notify_failure(
-        settings(command="/nonexistent/notifier", webhook_url=url),
-        "stock-refresh.service",
-        tmp_path / "logs",
-        environ={},
+    assert (
+        result.errors[0] == f"notification via command failed: {command} exited 3: notifier broke"
     )
-    assert result.sent == []
-    assert result.errors[0] == (
-        "notification via command failed: /nonexistent/notifier: command not found"
-    )
-    assert result.errors[1].startswith(f"notification via webhook failed: {url}: ")
+    assert result.errors[1].startswith(f"notification via json://{bad.base}/... failed: ")
+    assert "500" in result.errors[1]
+    assert result.errors[2].startswith(f"notification via json://127.0.0.1:{closed}/... failed")
+    written = (tmp_path / "logs" / "failures.log").read_text()
+    for secret in ("S3CRETPW", "TOKEN123", "TOKEN456", "user:"):
+        assert secret not in written and secret not in " ".join(result.errors)
 
 
 def test_on_failure_off_sends_nothing(tmp_path, hook):
     result = notify_failure(
-        settings(on_failure=False, webhook_url=hook.url),
+        settings(on_failure=False, urls=(f"json://{hook.base}/",)),
         "stock-refresh.service",
         tmp_path / "logs",
         environ={},
     )
-    assert result.sent == [] and hook.bodies == []
+    assert result.sent == [] and hook.requests == []
     assert failures(tmp_path / "logs") == [result.message]
 
 
-def test_unwritable_log_dir_does_not_raise(tmp_path, hook):
-    blocker = tmp_path / "file"
-    blocker.write_text("")
-    result = notify_failure(
-        settings(webhook_url=hook.url), "stock-refresh.service", blocker / "logs", environ={}
-    )
-    assert result.sent == ["webhook"]
-
-
-def test_run_result_success_is_gated_by_on_success(tmp_path, hook):
-    summary = {
-        "status": "ok",
-        "exit_code": 0,
-        "succeeded": 7012,
-        "failed": 3,
-        "report": "/srv/reports/batch_summary_1.json",
-        "counts": {"market": 7012},
-    }
-    quiet = notify_run_result(settings(webhook_url=hook.url), summary, tmp_path / "logs")
-    assert quiet.sent == [] and hook.bodies == []
+def test_success_is_gated_by_on_success_and_pings_the_healthcheck(tmp_path, hook):
+    done = {**REPORT, "exit_code": 0, "failed": 0, "failed_symbols": [], "success_rate": 100.0}
+    common = dict(urls=(f"json://{hook.base}/chat",), healthcheck_url=f"http://{hook.base}/hc/u1")
+    quiet = notify_run_result(settings(**common), done, tmp_path / "logs")
+    assert quiet.sent == [] and hook.requests == [("POST", "/hc/u1", quiet.message)]
     assert not (tmp_path / "logs" / "failures.log").exists()
-    loud = notify_run_result(
-        settings(webhook_url=hook.url, on_success=True), summary, tmp_path / "logs"
-    )
-    assert loud.sent == ["webhook"]
-    assert loud.message.startswith("stock-refresh run succeeded on ")
-    assert loud.message.endswith(
-        ": status=ok, exit_code=0, succeeded=7012, failed=3, "
-        "report=/srv/reports/batch_summary_1.json"
-    )
-    body = hook.bodies[0][1]
-    assert body["event"] == "success" and body["summary"]["counts"] == {"market": 7012}
+    loud = notify_run_result(settings(**common, on_success=True), done, tmp_path / "logs")
+    assert loud.sent == [f"json://{hook.base}/..."]
+    assert json.loads(hook.requests[-1][2])["type"] == "success"
 
 
-def test_run_failure_is_logged_and_not_sent_twice_by_the_failure_unit(tmp_path, hook, monkeypatch):
+def test_a_dead_healthcheck_is_logged_and_never_raised(tmp_path, caplog):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    url = f"http://127.0.0.1:{closed}/ping/SECRETUUID"
+    notify.ping(settings(healthcheck_url=url), "start")
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith(f"healthcheck ping http://127.0.0.1:{closed}/... failed: ")
+    assert "SECRETUUID" not in line
+
+
+def test_run_failure_is_not_sent_twice_by_the_failure_unit(tmp_path, hook, monkeypatch):
     log_dir = tmp_path / "logs"
+    channel = settings(urls=(f"json://{hook.base}/",))
     monkeypatch.setenv("INVOCATION_ID", "abc123")
-    result = notify_run_result(
-        settings(webhook_url=hook.url), {"status": "aborted", "exit_code": 1}, log_dir
-    )
-    assert result.sent == ["webhook"]
-    assert result.message.startswith("stock-refresh run failed on ")
+    result = notify_run_result(channel, {"status": "aborted", "exit_code": 1}, log_dir)
+    assert result.sent == [f"json://{hook.base}"]
     monkeypatch.delenv("INVOCATION_ID")
     later = notify_failure(
-        settings(webhook_url=hook.url),
-        "stock-refresh.service",
-        log_dir,
-        environ={"MONITOR_INVOCATION_ID": "abc123"},
+        channel, "stock-refresh.service", log_dir, {"MONITOR_INVOCATION_ID": "abc123"}
     )
-    assert later.sent == [] and len(hook.bodies) == 1
+    assert later.sent == [] and len(hook.requests) == 1
     assert failures(log_dir)[-1] == "not sent again: the run reported it [invocation abc123]"
     other = notify_failure(
-        settings(webhook_url=hook.url),
-        "stock-refresh.service",
-        log_dir,
-        environ={"MONITOR_INVOCATION_ID": "def456"},
+        channel, "stock-refresh.service", log_dir, {"MONITOR_INVOCATION_ID": "d4"}
     )
-    assert other.sent == ["webhook"] and len(hook.bodies) == 2
+    assert other.sent == [f"json://{hook.base}"] and len(hook.requests) == 2
 
 
 @pytest.mark.parametrize(
@@ -277,7 +323,19 @@ def test_run_succeeded(summary, expected):
     assert notify.run_succeeded(summary) is expected
 
 
-def test_cli_notify_failure_as_the_failure_unit_runs_it(tmp_path):
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("mailtos://jane:pw@gmail.com:465/?to=a@b.org", "mailtos://gmail.com:465/..."),
+        ("https://hc-ping.com/0f1e2d", "https://hc-ping.com/..."),
+        ("ntfy://ntfy.sh", "ntfy://ntfy.sh"),
+    ],
+)
+def test_redact(url, shown):
+    assert redact(url) == shown
+
+
+def test_cli_notify_failure_as_the_failure_unit_runs_it(tmp_path, hook):
     """What stock-refresh-failure.service runs, with systemd's MONITOR_* variables."""
     command = recorder(tmp_path / "bin")
     config = tmp_path / "batch_config.json"
@@ -285,13 +343,21 @@ def test_cli_notify_failure_as_the_failure_unit_runs_it(tmp_path):
         json.dumps(
             {
                 "sources": {"sec_contact": "Jane Doe jane.doe@gmail.com"},
-                "notifications": {"enabled": True, "command": str(command)},
+                "notifications": {
+                    "enabled": True,
+                    "command": str(command),
+                    "healthcheck_url": f"http://{hook.base}/${{HC_UUID}}",
+                },
             }
         )
     )
     env = pinned({k: v for k, v in os.environ.items() if not k.startswith("STOCK_REFRESH_")})
     env.update(
-        MONITOR_SERVICE_RESULT="exit-code", MONITOR_EXIT_CODE="exited", MONITOR_EXIT_STATUS="1"
+        MONITOR_SERVICE_RESULT="exit-code",
+        MONITOR_EXIT_CODE="exited",
+        MONITOR_EXIT_STATUS="1",
+        JOURNAL_STREAM="8:1234",
+        HC_UUID="uuid-1",
     )
     result = subprocess.run(
         [
@@ -310,47 +376,81 @@ def test_cli_notify_failure_as_the_failure_unit_runs_it(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     [line] = failures(tmp_path / "logs")
-    assert "stock-refresh.service failed on " in line
     assert "(result exit-code, exit exited, status 1)" in line
-    assert line in result.stderr
+    assert f"<3>{line}" in result.stderr.splitlines()
     assert f"env: failure {line}" in (tmp_path / "bin" / "calls").read_text()
+    assert hook.requests == [("POST", "/uuid-1/fail", line)]
 
 
-@pytest.mark.parametrize(
-    "command, error",
-    [("notify 'unbalanced", "No closing quotation"), ("   ", "the command is empty")],
-)
-def test_unusable_command_is_an_error_not_a_crash(tmp_path, command, error):
-    result = notify_failure(
-        settings(command=command), "stock-refresh.service", tmp_path / "logs", environ={}
+def test_a_night_with_a_failed_stock_under_systemd(tmp_path, smtp, hook):
+    """The original's e-mail block (SMTP on loopback), the healthcheck pings, the journal's
+    priorities and the log file's ERROR line, from one real run of the CLI."""
+    with FakeUpstream(
+        companies=3, faults="data.sec.gov/api/xbrl/companyfacts/CIK0000320193.json=status:500"
+    ) as broken:
+        config = write_config(
+            tmp_path,
+            broken.url,
+            error_handling={"max_retries_per_stock": 0, "retry_failed_stocks": False},
+            notifications={
+                "enabled": True,
+                "healthcheck_url": f"http://{hook.base}/ping/uuid-2",
+                "email": {
+                    "enabled": True,
+                    "smtp_server": "127.0.0.1",
+                    "smtp_port": smtp.port,
+                    "from_address": "jane.doe@gmail.com",
+                    "to_addresses": ["ops@acme-research.com", "jane.doe@gmail.com"],
+                    "on_error_only": True,
+                },
+            },
+        )
+        env = dict(cli_env(), JOURNAL_STREAM="8:1234", INVOCATION_ID="f00")
+        result = subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "python"),
+                str(ROOT / "batch_refresh.py"),
+                "--config",
+                str(config),
+                "--limit",
+                "2",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            cwd=ROOT,
+        )
+    report = only_report(tmp_path)
+    assert report["failed"] >= 1, result.stderr[-3000:]
+    failed = report["failed_symbols"][0]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("<3>")]
+    assert any(line.startswith(f"<3>ERROR {failed} failed: ") for line in errors), errors
+    assert any(
+        line.startswith("<6>INFO progress ") and "stocks/s" in line
+        for line in (result.stderr.splitlines())
     )
-    assert result.sent == [] and error in result.errors[0]
+    log = (tmp_path / "logs" / "batch_refresh.log").read_text()
+    assert f" ERROR stock_refresh: {failed} failed: " in log
+    assert [(m, p) for m, p, _ in hook.requests] == [
+        ("GET", "/ping/uuid-2/start"),
+        ("POST", "/ping/uuid-2"),
+    ]  # one failed stock of two is under the threshold: the run succeeded
+    # apprise sends one mail per recipient
+    assert sorted(r for _, rcpt, _ in smtp.mails for r in rcpt) == [
+        "jane.doe@gmail.com",
+        "ops@acme-research.com",
+    ]
+    sender, _, content = smtp.mails[0]
+    assert sender == "jane.doe@gmail.com"
+    mail = message_from_bytes(content)
+    assert mail["Subject"] == f"stock-refresh succeeded on {socket.gethostname()}"
+    assert f"failed: {failed}" in mail.get_payload(decode=True).decode()
 
 
-def test_a_run_report_becomes_one_line_with_the_cause_first(tmp_path, capsys):
-    report = {
-        "run_id": 7,
-        "start_time": "2026-12-02T02:00:00+00:00",
-        "duration_seconds": 1.5,
-        "status": "aborted",
-        "exit_code": 1,
-        "abort_reason": "no symbol list: connection refused by 127.0.0.1:9 (https://x/y.json)",
-        "total_stocks": 0,
-        "successful": 0,
-        "failed": 0,
-        "skipped": 0,
-        "upstreams": {"github": {"requests": 4}},
-    }
-    result = notify_run_result(settings(enabled=False), report, tmp_path / "logs")
-    assert result.message == (
-        f"stock-refresh run failed on {socket.gethostname()}: no symbol list: connection refused "
-        "by 127.0.0.1:9 (https://x/y.json) (0 ok, 0 failed, 0 skipped in 1.5 s, exit 1)"
-    )
-    assert capsys.readouterr().err == result.message + "\n"
-    assert failures(tmp_path / "logs") == [result.message]
+def test_a_quiet_night_is_a_full_success_rate():
+    from stock_refresh.report import success_rate
 
-    done = {**report, "status": "completed", "exit_code": 0, "abort_reason": None}
-    done.update(successful=25, failed=2, total_stocks=27, duration_seconds=14.25)
-    assert notify_run_result(settings(enabled=False), done, tmp_path / "logs").message.endswith(
-        ": 25 ok, 2 failed, 0 skipped in 14.25 s, exit 0"
-    )
+    assert success_rate(0, 0, "completed") == 100.0
+    assert success_rate(0, 0, "aborted") == 0.0
+    assert success_rate(3, 4, "completed") == 75.0

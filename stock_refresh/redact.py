@@ -1,0 +1,53 @@
+"""Secrets in notification URLs: `${VAR}` comes from the environment (or the `.env` the
+scheduled job reads), and what is shown of a URL is only its scheme and host."""
+
+import re
+from collections.abc import Iterable, Mapping
+from urllib.parse import unquote, urlsplit
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ANY_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE)
+
+
+def expand(text: str, environ: Mapping[str, str]) -> str:
+    """`text` with every `${VAR}` replaced; KeyError(name) for a variable unset or empty."""
+
+    def value(match: re.Match) -> str:
+        if not environ.get(match.group(1)):
+            raise KeyError(match.group(1))
+        return environ[match.group(1)]
+
+    return _VARIABLE.sub(value, text)
+
+
+def redact(url: str) -> str:
+    """`scheme://host:port`, and `/...` when the URL had user info, a path or a query."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    hidden = parts.username or parts.password or parts.path.strip("/") or parts.query
+    return f"{parts.scheme}://{parts.hostname or ''}{port}" + ("/..." if hidden else "")
+
+
+def secrets_of(urls: Iterable[str]) -> set[str]:
+    """The parts of `urls` that must never be shown: user, password, path segments, query
+    values (each also URL-decoded)."""
+    found: set[str] = set()
+    for url in urls:
+        parts = urlsplit(url)
+        pieces = [parts.username, parts.password, *parts.path.split("/")]
+        pieces += [p.partition("=")[2] for p in re.split(r"[&;]", parts.query)]
+        for piece in pieces:
+            if piece and len(piece) > 2:
+                found |= {piece, unquote(piece)}
+    return found
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every URL redacted and every known secret replaced by `***`."""
+    text = _ANY_URL.sub(lambda m: redact(m.group(0)), text)
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
