@@ -305,7 +305,9 @@ def render(config, db, now: datetime, live_run: int | None, report: dict | None)
 
 
 def _live(db, run: Run, now: datetime) -> str:
+    """The running run's progress; its counts so far also go into the charts and the table."""
     done, failed = live_progress(db, run.id)
+    run.successful, run.failed = done, failed
     total = max(run.total, done + failed, 1)
     return (
         f"<h2>Run {run.id} is running</h2>"

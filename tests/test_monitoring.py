@@ -200,11 +200,13 @@ def test_the_page_escapes_what_upstreams_send(tmp_path):
         "INSERT INTO refresh_runs (started_at, status, total_stocks) VALUES (?, 'running', 9)",
         [when.isoformat()],
     )
+    db.execute("INSERT INTO run_progress VALUES (1, 'AAPL', 'done', ?)", [when.isoformat()])
     db.conn.commit()
     page = render(config, db, when + timedelta(minutes=3), 1, None)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page and "<script>" not in page
     assert "&lt;b&gt;X" in page
-    assert "Run 1 is running" in page and "0 of 9 stocks finished" in page
+    assert "Run 1 is running" in page and "1 of 9 stocks finished, 1 refreshed" in page
+    assert "refreshed 1</title>" in page  # the run's bar in the chart
     assert "Next scheduled run: 2026-11-19 02:00 EST" in page
     later = render(config, db, when + timedelta(minutes=3), None, None)
     assert ">interrupted<" in later and "is running" not in later
