@@ -10,11 +10,12 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
 from .files import owner_only_dir
+from .metrics import last_success
 from .schedule import next_run
 from .store import KINDS
 
@@ -245,7 +246,7 @@ def render(config, db, now: datetime, live_run: int | None, report: dict | None)
     scheduling = config.scheduling
     upcoming = next_run(scheduling.run_time, scheduling.timezone, now)
     latest = runs[-1] if runs else None
-    successes = [r.finished for r in runs if r.status == "completed" and r.exit_code == 0]
+    success = last_success(db, None)
     out = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
         "<title>stock-refresh dashboard</title>",
@@ -257,8 +258,8 @@ def render(config, db, now: datetime, live_run: int | None, report: dict | None)
         "<div class='cards'>",
         f"<div class='card'>Last run<b>{_status(latest.status) if latest else 'none yet'}</b>"
         f"{_time(latest.started) if latest else ''}</div>",
-        f"<div class='card'>Last success<b>{_ago(now, successes[-1] if successes else None)}"
-        "</b></div>",
+        f"<div class='card'>Last success<b>"
+        f"{_ago(now, datetime.fromtimestamp(success, UTC) if success else None)}</b></div>",
         f"<div class='card'>Failing symbols<b>{failing_count}</b></div>",
         "</div>",
     ]

@@ -184,6 +184,7 @@ def test_the_page_shows_both_runs_and_the_failed_stock(runs):
     assert ">completed<" in runs.first_page and "is running" not in runs.first_page
     assert ">aborted<" in page and "continue_on_error is false" in page
     assert page.count("<svg") == 3
+    assert "Last success<b>never" not in page and " s ago</b>" in page  # the first run's
     assert "Next scheduled run:" in page
 
 
@@ -205,6 +206,7 @@ def test_the_page_escapes_what_upstreams_send(tmp_path):
     page = render(config, db, when + timedelta(minutes=3), 1, None)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page and "<script>" not in page
     assert "&lt;b&gt;X" in page
+    assert "Last success<b>never</b>" in page
     assert "Run 1 is running" in page and "1 of 9 stocks finished, 1 refreshed" in page
     assert "refreshed 1</title>" in page  # the run's bar in the chart
     assert "Next scheduled run: 2026-11-19 02:00 EST" in page
