@@ -449,6 +449,20 @@ class Reporting:
     generate_summary: bool = setting(True, BOOL, "Write a JSON summary of each run.")
     summary_directory: Path = setting("reports", PATH, "Folder of the summaries.", path=True)
     keep_last_n_reports: int = setting(30, integer(1), "Newest summaries kept.")
+    dashboard: bool = setting(
+        True, BOOL, "Write `dashboard.html` in summary_directory: the last 30 runs at a glance."
+    )
+    metrics_file: Path | None = setting(
+        None,
+        _nullable(PATH),
+        "node_exporter textfile (`.prom`) of the last run's Prometheus metrics; null: none.",
+        path=True,
+    )
+    pushgateway_url: str | None = setting(
+        None,
+        _nullable(URL),
+        "Prometheus Pushgateway that gets the same metrics after each run (job `stock_refresh`).",
+    )
 
 
 @dataclass(frozen=True)
@@ -539,7 +553,7 @@ class Config:
     logging: Logging = section(Logging, "Where and what the job logs.")
     database: Database = section(Database, "The database and its backups.")
     error_handling: ErrorHandling = section(ErrorHandling, "Retries and the circuit breaker.")
-    reporting: Reporting = section(Reporting, "The JSON run summaries.")
+    reporting: Reporting = section(Reporting, "Run summaries, metrics and the dashboard.")
     notifications: Notifications = section(
         Notifications, "Who hears about a finished or failed run."
     )

@@ -16,11 +16,13 @@ from pathlib import Path
 from . import clock, market_calendar, store
 from .backup import BackupError, backup_database
 from .changes import IndexScan, last_published_day, scan_daily_indexes
+from .dashboard import write_dashboard
 from .fetch import Sources, fetch_market_data, fetch_stock_data
 from .http import NotFound, UpstreamError, Upstreams
 from .limiter import wall_seconds
 from .lock import LockHeld, RunLock, lock_path_for
 from .logs import Progress, setup_logging
+from .metrics import write_metrics
 from .models import StockData
 from .notify import notify_run_result, ping
 from .plan import ALL_KINDS, EDGAR_KINDS, MARKET_ONLY, plan_run
@@ -203,6 +205,7 @@ class Refresh:
                 symbols = self._resume(db, resumed_from, run_id, symbols)
             scan = scan_changes(db, self.upstreams, self.force, self.stats.started)
             self._plan(db, symbols, scan)
+            self._dashboard(db, live_run=run_id)
             self._refresh(db, run_id, [s for s in symbols if self.plans[s]])
             if config.error_handling.retry_failed_stocks:
                 self._retry_pass(db, run_id)
@@ -329,6 +332,7 @@ class Refresh:
 
     def _collect(self, db, run_id: int, pending: dict, progress: Progress) -> None:
         done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        batches_before = progress.done // self.config.processing.batch_size
         for future in done:
             symbols = pending.pop(future)
             try:
@@ -350,6 +354,8 @@ class Refresh:
                     NotFound(f"unknown symbol {symbol}: not in Yahoo's quote answer"),
                 )
                 progress.advance(False)
+        if progress.done // self.config.processing.batch_size != batches_before:
+            self._dashboard(db, live_run=run_id)
 
     def _fail(self, db, run_id: int, symbol: str, error: Exception) -> None:
         kind = getattr(error, "kind", type(error).__name__)
@@ -379,6 +385,30 @@ class Refresh:
         store.save_stock(db, data, self._now(), run_id)
         self.stats.record_success(data.symbol)
         self.consecutive_failures = 0
+
+    def _dashboard(self, db, live_run: int | None = None, report: dict | None = None) -> None:
+        """The dashboard page; failing to write it never changes how the run ends."""
+        try:
+            write_dashboard(self.config, db, clock.now(), live_run, report)
+        except Exception:
+            log.exception("dashboard not written")
+
+    def _monitoring(self, db, report: dict) -> None:
+        """Metrics and the dashboard after every run, aborted ones too: only logged on failure.
+        A run that stopped before opening the database reads it read-only."""
+        path = self.config.database.path
+        readonly = None
+        try:
+            readonly = None if db is not None else store.open_readonly(path)
+        except sqlite3.Error as error:  # damaged: the metrics still say how the run ended
+            log.warning("database not readable for the metrics and dashboard: %s", error)
+        try:
+            write_metrics(self.config.reporting, report, db or readonly, path)
+        except Exception:
+            log.exception("metrics not written")
+        self._dashboard(db or readonly, report=report)
+        if readonly is not None:
+            readonly.close()
 
     def _breaker(self, symbol: str, kind: str) -> None:
         handling = self.config.error_handling
@@ -440,6 +470,7 @@ class Refresh:
                 abort_reason=abort_reason,
                 report_path=str(report_path) if report_path else None,
             )
+        self._monitoring(db, report)
         notify_run_result(
             self.config.notifications, report, self.config.logging.log_directory, report_path
         )

@@ -104,7 +104,7 @@ def test_a_second_concurrent_run_exits_75_and_the_first_finishes(tmp_path):
     assert second.returncode == 75
     assert f"another refresh is running (pid {first.pid}, since " in second.stderr
     assert first.returncode == 0, first_err[-2000:]
-    assert len(list((tmp_path / "reports").iterdir())) == 1
+    assert len(list((tmp_path / "reports").glob("batch_summary_*.json"))) == 1
 
 
 def test_backups_reports_and_logs_are_rotated(fake, tmp_path):

@@ -106,7 +106,7 @@ def test_a_run_takes_its_dates_from_the_pinned_clock(fake, tmp_path):
 
 
 def _names(folder) -> list[str]:
-    return sorted(p.name for p in (folder / "reports").iterdir())
+    return sorted(p.name for p in (folder / "reports").glob("batch_summary_*.json"))
 
 
 def test_the_schedule_cli_counts_from_the_pinned_clock(tmp_path, monkeypatch, capsys):
