@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psutil
 import pytest
+from fakeup.dates import is_business_day  # the fake's SEC calendar
 
 from stock_refresh.plan import ALL_KINDS, EDGAR_KINDS, stale_kinds
 from tests.conftest import cli_env, only_report, query, run_cli, write_config
@@ -18,9 +19,6 @@ from tests.paths import ROOT
 from tests.pinned import AS_OF
 from tests.test_refresh_e2e import data_snapshot
 from tests.upstream import FakeUpstream
-
-sys.path.insert(0, str(ROOT / "tools"))
-from fakeup.dates import is_business_day  # the fake's SEC calendar
 
 # Tuesday 2026-11-24 22:00 UTC: the NYSE closed at 21:00 UTC (16:00 ET) that day.
 TUESDAY_NIGHT = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)

@@ -16,14 +16,12 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from tests.paths import FIXTURES, ROOT
-from tests.upstream import SCRIPT, BlockedURL, FakeUpstream, loopback_session, loopback_url
-
-sys.path.insert(0, str(ROOT / "tools"))
 from fakeup.disk import DiskCache
 from fakeup.policy import Window
 from fakeup.server import SO_TIMESTAMPNS
+
+from tests.paths import FIXTURES, ROOT
+from tests.upstream import SCRIPT, BlockedURL, FakeUpstream, loopback_session, loopback_url
 
 UA = {"User-Agent": "Jane Doe jane.doe@corp.com"}
 AS_OF = "2026-11-25"  # a Wednesday
