@@ -458,6 +458,30 @@ def _units_fixes(units: list[dict], notes: list[str]) -> list[Split]:
     return fixes
 
 
+def _balance_sheet_share_units(raw: dict[str, list[Fact]], notes: list[str]) -> None:
+    """A balance-sheet share count tagged in thousands (or millions): its own filing's cover
+    page gives the count in whole shares, a power of 1,000 larger; rescaled and noted."""
+    cover: dict[str, float] = {}
+    for f in raw.get(COVER_SHARES, ()):
+        if f.accn and f.val > 0:
+            cover[f.accn] = max(cover.get(f.accn, 0), f.val)
+    for key in SHARES_OUT:
+        fixed = set()
+        for i, f in enumerate(raw.get(key, ())):
+            whole = cover.get(f.accn or "")
+            if not whole or f.val <= 0:
+                continue
+            k = round(math.log(whole / f.val, 1000))
+            if k > 0 and 0.8 <= whole / (f.val * 1000**k) <= 1.25:
+                raw[key][i] = Fact(f.start, f.end, f.val * 1000**k, f.accn, f.filed)
+                fixed.add((f.accn, 1000**k))
+        for accn, times in sorted(fixed):
+            notes.append(
+                f"units error: {key} in {accn} is {times:,} times smaller than the same "
+                "filing's cover-page count; rescaled"
+            )
+
+
 def _changes_something(raw: dict[str, list[Fact]], boundary: str) -> bool:
     """Whether any per-share or share fact was filed before `boundary` (a split before the
     first filing, such as one before an IPO, changes nothing)."""
@@ -662,13 +686,12 @@ def _calendar(company: _Company) -> list[_Year]:
 def _quarter_flow(
     company: _Company, combos, year: _Year, n: int, average: bool, memo: dict
 ) -> Value | None:
-    """A quarter of a flow: reported, or derived from year-to-date figures of one concept."""
-    span = year.quarter(n)
-    if span is None:
+    """A quarter of a flow: reported, or derived from year-to-date figures of one concept.
+    Concepts are tried in order, each reported then derived, so that a quarter comes from the
+    concept its year-to-date figures use rather than from a lesser concept that happens to
+    report that quarter alone."""
+    if year.quarter(n) is None:
         return None
-    direct = company.duration(combos, *span)
-    if direct is not None:
-        return direct
     for combo in combos:
         v = _derive(company, combo, year, n, average, memo)
         if v is not None:
@@ -905,6 +928,7 @@ def _earnings_rows(companyfacts, notes: list[str]) -> tuple[list[dict], list[str
     currencies: set[str] = set()
     raw = {key: _raw_facts(facts, key, notes, currencies) for key in UNIT_OF}
     raw = {k: v for k, v in raw.items() if v}
+    _balance_sheet_share_units(raw, notes)
     splits = _splits(raw, notes)
     company = _Company({k: _series(v, k, splits) for k, v in raw.items()})
     has_money = any(UNIT_OF[k] == USD for k in raw)

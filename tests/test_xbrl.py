@@ -319,6 +319,20 @@ def test_missing_quarter_derived_from_ytd():
     assert rows[(2023, "Q3")]["fiscal_end"] == "2023-09-30"
 
 
+def test_quarter_comes_from_the_concept_of_its_year_to_date_figures():
+    """A lesser concept reporting one quarter alone does not displace the year's own concept."""
+    ytd = [
+        _fact("2023-01-01", "2023-03-31", 10, form="10-Q"),
+        _fact("2023-01-01", "2023-06-30", 25, form="10-Q"),
+        _fact("2023-01-01", "2023-09-30", 45, form="10-Q"),
+        _fact("2023-01-01", "2023-12-31", 70),
+    ]
+    lesser = [_fact("2023-04-01", "2023-06-30", 99, form="10-Q")]
+    payload = _facts(Revenues={"USD": ytd}, SalesRevenueNet={"USD": lesser})
+    rows, _ = _index(earnings_rows(payload))
+    assert [rows[(2023, f"Q{n}")]["revenue"] for n in range(1, 5)] == [10, 15, 20, 25]
+
+
 def test_bad_input_never_raises():
     for bad in (
         None,
@@ -403,13 +417,24 @@ def _diluted_shares_in_thousands(payload, since, until):
 def test_share_counts_in_thousands_are_a_units_error_not_splits(aapl_facts, since, until, span):
     rows, notes = earnings_rows(_diluted_shares_in_thousands(aapl_facts, since, until))
     assert rows == earnings_rows(aapl_facts)[0]
-    assert [n for n in notes if "units error" in n] == [
+    assert [n for n in notes if "diluted share counts" in n] == [
         f"units error: diluted share counts filed {span} are 1,000 times too small while "
         "per-share values stayed as filed; the counts are rescaled, per-share values left as filed"
     ]
     assert [n for n in notes if "split" in n] == [
         n for n in earnings_rows(aapl_facts)[1] if "split" in n
     ]
+
+
+def test_balance_sheet_shares_in_thousands_are_rescaled_from_the_cover_page(aapl):
+    # AAPL's 10-Q 0001193125-14-157311 tagged CommonStockSharesOutstanding at 2014-03-29 as
+    # 861,745 (thousands); its cover page: 861,381,000 at 2014-04-11. 7-for-1 and 4-for-1 since.
+    rows, notes = aapl
+    assert rows[(2014, "Q2")]["shares_outstanding"] == 861_745_000 * 28
+    assert (
+        "units error: us-gaap:CommonStockSharesOutstanding in 0001193125-14-157311 is 1,000 "
+        "times smaller than the same filing's cover-page count; rescaled"
+    ) in notes
 
 
 def test_splits_dated_by_their_ratio_facts(aapl, googl):
