@@ -145,7 +145,8 @@ for _key in (*SHARES_OUT, COVER_SHARES):
 for _key in SPLIT_RATIO:
     UNIT_OF[_key] = PURE
 PER_SHARE_KEYS = {k for combo in (*EPS, *DPS) for k in combo}
-SHARE_KEYS = {k for combo in DILUTED_SHARES for k in combo} | set(SHARES_OUT) | {COVER_SHARES}
+DILUTED_KEYS = {k for combo in DILUTED_SHARES for k in combo}
+SHARE_KEYS = DILUTED_KEYS | set(SHARES_OUT) | {COVER_SHARES}
 
 
 # ---------------------------------------------------------------- reading the payload
@@ -418,8 +419,7 @@ def _judge(raw: dict[str, list[Fact]], g: dict) -> str:
         return "rejected"
     if shares and per_share_moved:
         return "split"
-    share_keys = {k for combo in DILUTED_SHARES for k in combo}
-    counts = _straddling(raw, share_keys, g["old"], g["new"])
+    counts = _straddling(raw, DILUTED_KEYS, g["old"], g["new"])
     if not shares and counts and _near(median(counts), 1):
         return "rejected"
     agree = g["snapped"] is not None and all(_near(f, g["factor"]) for f in g["factors"])
@@ -564,8 +564,7 @@ def _series(raw: list[Fact], key: str, splits: list[Split]) -> dict[tuple, Fact]
         cur = out.get(k)
         if cur is None or (f.filed, f.accn or "") >= (cur.filed, cur.accn or ""):
             out[k] = f
-    diluted = key in {k for combo in DILUTED_SHARES for k in combo}
-    applying = [s for s in splits if not s.shares_only or diluted]
+    applying = [s for s in splits if not s.shares_only or key in DILUTED_KEYS]
     if key in PER_SHARE_KEYS:
         applying = [s for s in splits if not s.shares_only]
     if applying and (key in PER_SHARE_KEYS or key in SHARE_KEYS):
