@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from . import clock, edgar, filings, yahoo
+from .checks import Checks
 from .forms import SECTION_FORMS
 from .http import Malformed, NotFound, Upstreams
 from .models import Known, StockData
@@ -76,6 +77,7 @@ class EdgarData:
     notes: list[str] = field(default_factory=list)
     kinds: set[str] = field(default_factory=set)
     facts_unchanged: bool = False
+    checks: Checks | None = None  # of the earnings rows, when companyfacts was read
 
 
 @dataclass
@@ -127,6 +129,8 @@ def fetch_stock_data(
         sections=filed.sections,
         kinds=filed.kinds | quoted.kinds,
         notes=filed.notes,
+        checks=filed.checks.flagged if filed.checks else None,
+        checks_run=filed.checks.run if filed.checks else 0,
     )
     latest_d_e = latest_debt_to_equity(data.earnings)
     if latest_d_e is not None and "fundamentals" in data.kinds:
@@ -159,7 +163,7 @@ def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:
     newest = max(rows, key=lambda f: (f["filing_date"], f["accession_number"]), default=None)
     out.facts_unchanged = newest is not None and newest["accession_number"] == known.latest_filing
     if "fundamentals" in kinds and not out.facts_unchanged:
-        out.earnings, notes = fetch_earnings(cik, sources)
+        out.earnings, notes, out.checks = fetch_earnings(cik, sources)
         out.notes += notes
         out.kinds.add("fundamentals")
     if "sections" in kinds:
@@ -169,8 +173,9 @@ def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:
     return out
 
 
-def fetch_earnings(cik: int, sources: Sources) -> tuple[list[dict], list[str]]:
-    """(earnings rows, notes) of the companyfacts payload, parsed in the helper process."""
+def fetch_earnings(cik: int, sources: Sources) -> tuple[list[dict], list[str], Checks]:
+    """(earnings rows, notes, their cross-checks) of the companyfacts payload, parsed and
+    checked in the helper process."""
     upstreams = sources.upstreams
     url = edgar.COMPANYFACTS_URL.format(cik=cik)
     for attempt in upstreams.retrying("edgar"):  # a cut-off body is worth another try

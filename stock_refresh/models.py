@@ -12,6 +12,8 @@ class StockData:
     (one dict per (year, period)), filings -> `sec_filings`, sections -> `filing_sections`.
     `kinds` names the data kinds actually fetched (market, profile, fundamentals, filings,
     sections), so the store can record what is fresh; `notes` are non-fatal warnings.
+    `checks` are the failed cross-checks of the EDGAR earnings rows (-> `data_checks`, which
+    they replace), None when companyfacts was not read; `checks_run` counts the checks made.
     """
 
     symbol: str
@@ -23,6 +25,8 @@ class StockData:
     sections: list[dict] = field(default_factory=list)
     kinds: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    checks: list[dict] | None = None
+    checks_run: int = 0
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,16 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from . import sections, xbrl
+from . import checks, sections, xbrl
 from .report import peak_rss_mb
 from .wire import decode_body
 
 
-def earnings(data: bytes, encoding: str) -> tuple[list[dict], list[str]]:
-    """companyfacts body -> (earnings rows, notes); ValueError for a body that is not JSON."""
-    return xbrl.earnings_rows(xbrl.read_companyfacts(decode_body(data, encoding)))
+def earnings(data: bytes, encoding: str) -> tuple[list[dict], list[str], checks.Checks]:
+    """companyfacts body -> (earnings rows, notes, their cross-checks); ValueError for a body
+    that is not JSON."""
+    rows, notes = xbrl.earnings_rows(xbrl.read_companyfacts(decode_body(data, encoding)))
+    return rows, notes, checks.check_rows(rows)
 
 
 def filing_sections(data: bytes, encoding: str, form: str) -> tuple[list[dict], list[str]]:
@@ -51,7 +53,7 @@ class Parser:
         self._lock = threading.Lock()
         self.peak_rss_mb = 0.0  # the helper's, read when it is closed
 
-    def earnings(self, data: bytes, encoding: str) -> tuple[list[dict], list[str]]:
+    def earnings(self, data: bytes, encoding: str) -> tuple[list[dict], list[str], checks.Checks]:
         return self._call(earnings, data, encoding)
 
     def sections(self, data: bytes, encoding: str, form: str) -> tuple[list[dict], list[str]]:

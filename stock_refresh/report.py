@@ -27,10 +27,16 @@ class RunStats:
     helper_peak_rss_mb: float = 0.0  # the parsing helper process's, added to the job's own
     clock_started: float = field(default_factory=time.monotonic)  # for the duration
     backup: dict | None = None  # the restore point made before the run (backup.BackupResult)
+    checks_run: int = 0  # cross-checks made on the saved stocks' filed earnings rows
+    data_checks: Counter = field(default_factory=Counter)  # check -> rows that failed it
 
     def record_success(self, symbol: str) -> None:
         self.successful.append(symbol)
         self.failures.pop(symbol, None)
+
+    def record_checks(self, failed: list[dict] | None, run: int) -> None:
+        self.checks_run += run
+        self.data_checks.update(c["check"] for c in failed or ())
 
     def record_failure(self, symbol: str, error_type: str, message: str) -> None:
         self.failures[symbol] = (error_type, message)
@@ -82,6 +88,8 @@ def build_report(
         ),
         "stale_reasons": stats.plan,
         "backup": stats.backup,
+        "data_checks_run": stats.checks_run,
+        "data_checks": dict(sorted(stats.data_checks.items())),
         "peak_rss_mb": round(peak_rss_mb() + stats.helper_peak_rss_mb, 1),
         "notes": stats.notes,
     }

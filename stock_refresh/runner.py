@@ -384,6 +384,7 @@ class Refresh:
             log.info("%s: %s", data.symbol, note)
         store.save_stock(db, data, self._now(), run_id)
         self.stats.record_success(data.symbol)
+        self.stats.record_checks(data.checks, data.checks_run)
         self.consecutive_failures = 0
 
     def _dashboard(self, db, live_run: int | None = None, report: dict | None = None) -> None:
@@ -548,5 +549,8 @@ def dry_run(config, options: Options) -> int:
         print(f"stale: {count} stocks: {reason}")
     print(f"estimated requests: EDGAR about {requests['edgar']}, Yahoo about {requests['yahoo']}")
     print(f"estimated time: {seconds / 60:.1f} min at the configured rate limits")
+    for check, count, stocks, first in store.check_counts(db) if db else ():
+        examples = ", ".join(first)
+        print(f"data check {check}: {count} rows of {stocks} stocks failed it, e.g. {examples}")
     print("nothing was written")
     return EXIT_OK

@@ -257,10 +257,30 @@ def _migration_2_job_tables(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+DATA_CHECKS = """CREATE TABLE IF NOT EXISTS data_checks (
+    id INTEGER PRIMARY KEY,
+    symbol TEXT NOT NULL REFERENCES stocks(symbol),
+    year INTEGER NOT NULL,
+    period TEXT NOT NULL,
+    "check" TEXT NOT NULL,
+    expected REAL,
+    found REAL,
+    severity TEXT NOT NULL CHECK (severity IN ('warning', 'error')),
+    last_updated TEXT
+)"""
+
+
+def _migration_3_data_checks(db: sqlite_utils.Database) -> None:
+    """The failed cross-checks of each stock's filed earnings rows (see checks.py)."""
+    db.execute(DATA_CHECKS)
+    db.execute("CREATE INDEX IF NOT EXISTS idx_data_checks_symbol ON data_checks (symbol)")
+
+
 # Index i holds the migration that takes the schema from user_version i to i + 1.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1_screener_tables,
     _migration_2_job_tables,
+    _migration_3_data_checks,
 )
 
 
@@ -487,6 +507,8 @@ def save_stock(
         _upsert(db, "earnings_history", _without_filed_periods(db, symbol, earnings))
         _upsert(db, "sec_filings", filings)
         _upsert(db, "filing_sections", sections)
+        if data.checks is not None:
+            _replace_checks(db, symbol, data.checks, now)
 
         latest = _latest_filing(data.filings)
         if latest:
@@ -500,6 +522,41 @@ def save_stock(
         db.table("symbol_state").upsert(state, pk="symbol")
         if run_id is not None:
             _mark_progress(db, run_id, symbol, "done", now)
+
+
+def _replace_checks(db: sqlite_utils.Database, symbol: str, checks: list[dict], now: str) -> None:
+    """The stock's failed checks are those of its latest parsed rows: older ones go."""
+    db.execute("DELETE FROM data_checks WHERE symbol = ?", [symbol])
+    db.conn.executemany(
+        'INSERT INTO data_checks (symbol, year, period, "check", expected, found, severity, '
+        "last_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                symbol,
+                c["year"],
+                c["period"],
+                c["check"],
+                c["expected"],
+                c["found"],
+                c["severity"],
+                now,
+            ]
+            for c in checks
+        ],
+    )
+
+
+def check_counts(db: sqlite_utils.Database) -> list[tuple[str, int, int, list[str]]]:
+    """(check, failed rows, stocks, the first few symbols) of the stored data_checks, the
+    most failed first."""
+    rows = db.execute(
+        'SELECT "check", COUNT(*), GROUP_CONCAT(DISTINCT symbol) FROM data_checks '
+        'GROUP BY "check" ORDER BY COUNT(*) DESC, "check"'
+    ).fetchall()
+    return [
+        (check, count, len(symbols.split(",")), sorted(symbols.split(","))[:5])
+        for check, count, symbols in rows
+    ]
 
 
 def _without_filed_periods(db: sqlite_utils.Database, symbol: str, rows: list[dict]) -> list[dict]:

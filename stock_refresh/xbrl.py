@@ -20,8 +20,13 @@ Rules, because the payload is easy to misread:
   (OCF - capex), total debt (a sum of filed parts) and debt-to-equity are always computed and
   do not set the flag.
 - Splits: per-share and share-count facts filed before a split are put on the latest basis.
-  Splits come from split-ratio facts and from jumps in the same period's EPS or diluted
-  shares between an older and a newer filing.
+  A split needs agreeing evidence: a split-ratio fact (which also dates it), or the same
+  period's diluted shares and per-share values re-filed on a basis moved by the same factor
+  (per-share values alone do when no share count was re-filed across the break). A ratio fact
+  dated before every filing (a split before the IPO) changes nothing and is not noted.
+- Units errors: diluted shares that jump by a power of 1,000 while per-share values stay put
+  were filed in thousands (or millions): those counts are scaled up to the whole-share basis of
+  the other filings, per-share values are left as filed, and a note says so.
 - Money is read in USD only; a filer reporting in another currency gets a note and no money.
 """
 
@@ -140,7 +145,8 @@ for _key in (*SHARES_OUT, COVER_SHARES):
 for _key in SPLIT_RATIO:
     UNIT_OF[_key] = PURE
 PER_SHARE_KEYS = {k for combo in (*EPS, *DPS) for k in combo}
-SHARE_KEYS = {k for combo in DILUTED_SHARES for k in combo} | set(SHARES_OUT) | {COVER_SHARES}
+DILUTED_KEYS = {k for combo in DILUTED_SHARES for k in combo}
+SHARE_KEYS = DILUTED_KEYS | set(SHARES_OUT) | {COVER_SHARES}
 
 
 # ---------------------------------------------------------------- reading the payload
@@ -231,6 +237,8 @@ class Split:
     factor: float  # multiply share counts filed before `boundary`; divide per-share values
     boundary: str  # ISO date: facts filed before it are on the old basis
     source: str
+    dated: str = ""  # the split-ratio fact's date, when there is one
+    shares_only: bool = False  # a units error: diluted share counts only, per-share values kept
 
 
 def fiscal_year(end: date) -> int:
@@ -367,8 +375,127 @@ def _group_evidence(evidence) -> list[dict]:
     return groups
 
 
+def _straddling(raw: dict[str, list[Fact]], keys, old: str, new: str) -> list[float]:
+    """Share-basis factors (new/old for counts, old/new for per-share values) of the same
+    period filed on both sides of a break that lies in (old, new]: how far the break moved it."""
+    out = []
+    for key in keys:
+        by_period: dict[tuple, list[Fact]] = {}
+        for f in raw.get(key, ()):
+            by_period.setdefault((f.start, f.end), []).append(f)
+        for group in by_period.values():
+            before = [f for f in group if f.filed <= old]
+            after = [f for f in group if f.filed >= new]
+            if not before or not after:
+                continue
+            a, b = max(before, key=lambda f: f.filed), min(after, key=lambda f: f.filed)
+            if a.val * b.val <= 0 or (key in PER_SHARE_KEYS and min(abs(a.val), abs(b.val)) < 0.01):
+                continue
+            out.append(a.val / b.val if key in PER_SHARE_KEYS else b.val / a.val)
+    return out
+
+
+def _near(a: float, b: float) -> bool:
+    return abs(math.log(a / b)) < 0.03
+
+
+def _thousands_power(factor: float) -> int:
+    """k when factor is 1000**k (k != 0) within 3%, else 0."""
+    k = round(math.log(factor, 1000))
+    return k if k and _near(factor, 1000.0**k) else 0
+
+
+def _judge(raw: dict[str, list[Fact]], g: dict) -> str:
+    """'split' when share counts and per-share values moved together (or only one kind was
+    re-reported across the break and it agrees with itself), 'units' when counts jumped by a
+    power of 1000 and per-share values did not, else 'rejected'."""
+    shares = g["share_factors"]
+    per_share_moved = len(g["factors"]) > len(shares)
+    eps = _straddling(raw, PER_SHARE_KEYS, g["old"], g["new"])
+    eps_still = bool(eps) and not per_share_moved and _near(median(eps), 1)
+    if shares and _thousands_power(g["factor"]) and not per_share_moved:
+        return "units"
+    if shares and eps_still:
+        return "rejected"
+    if shares and per_share_moved:
+        return "split"
+    counts = _straddling(raw, DILUTED_KEYS, g["old"], g["new"])
+    if not shares and counts and _near(median(counts), 1):
+        return "rejected"
+    agree = g["snapped"] is not None and all(_near(f, g["factor"]) for f in g["factors"])
+    return "split" if len(g["factors"]) >= 2 and agree else "rejected"
+
+
+def _units_fixes(units: list[dict], notes: list[str]) -> list[Split]:
+    """Share counts filed in thousands (or millions) for a run of filings, put back on the
+    basis of the filings that used whole shares: the largest of the run's scales."""
+    if not units:
+        return []
+    units = sorted(units, key=lambda g: g["new"])
+    powers = [_thousands_power(g["factor"]) for g in units]
+    scales = [0]
+    for k in powers:
+        scales.append(scales[-1] + k)
+    edges = ["", *(g["new"] for g in units), ""]
+    for i, scale in enumerate(scales):
+        if scale < max(scales):
+            span = " ".join(
+                f"{word} {edge}"
+                for word, edge in (("from", edges[i]), ("until", edges[i + 1]))
+                if edge
+            )
+            times = 1000 ** (max(scales) - scale)
+            notes.append(
+                f"units error: diluted share counts filed {span} are {times:,} times too small "
+                "while per-share values stayed as filed; the counts are rescaled, per-share "
+                "values left as filed"
+            )
+    fixes = [
+        Split(1000.0**k, g["new"], "units", "", True) for k, g in zip(powers, units, strict=True)
+    ]
+    if max(scales) != scales[-1]:
+        fixes.append(Split(1000.0 ** (max(scales) - scales[-1]), "9999-12-31", "units", "", True))
+    return fixes
+
+
+def _balance_sheet_share_units(raw: dict[str, list[Fact]], notes: list[str]) -> None:
+    """A balance-sheet share count tagged in thousands (or millions): its own filing's cover
+    page gives the count in whole shares, a power of 1,000 larger; rescaled and noted."""
+    cover: dict[str, float] = {}
+    for f in raw.get(COVER_SHARES, ()):
+        if f.accn and f.val > 0:
+            cover[f.accn] = max(cover.get(f.accn, 0), f.val)
+    for key in SHARES_OUT:
+        fixed = set()
+        for i, f in enumerate(raw.get(key, ())):
+            whole = cover.get(f.accn or "")
+            if not whole or f.val <= 0:
+                continue
+            k = round(math.log(whole / f.val, 1000))
+            if k > 0 and 0.8 <= whole / (f.val * 1000**k) <= 1.25:
+                raw[key][i] = Fact(f.start, f.end, f.val * 1000**k, f.accn, f.filed)
+                fixed.add((f.accn, 1000**k))
+        for accn, times in sorted(fixed):
+            notes.append(
+                f"units error: {key} in {accn} is {times:,} times smaller than the same "
+                "filing's cover-page count; rescaled"
+            )
+
+
+def _changes_something(raw: dict[str, list[Fact]], boundary: str) -> bool:
+    """Whether any per-share or share fact was filed before `boundary` (a split before the
+    first filing, such as one before an IPO, changes nothing)."""
+    return any(
+        f.filed < boundary
+        for key, facts in raw.items()
+        if key in PER_SHARE_KEYS or key in SHARE_KEYS
+        for f in facts
+    )
+
+
 def _splits(raw: dict[str, list[Fact]], notes: list[str]) -> list[Split]:
-    """Splits from ratio facts (clustered: announcement and effective date) and from jumps."""
+    """Splits from ratio facts (clustered: announcement and effective date) and from restated
+    figures that agree (see _judge); share-count units errors as share-only corrections."""
     ratios = sorted(
         (f.end, f.val)
         for key in SPLIT_RATIO
@@ -385,7 +512,7 @@ def _splits(raw: dict[str, list[Fact]], notes: list[str]) -> list[Split]:
     groups = _group_evidence(_jump_evidence(raw))
     splits = []
     for end, val in clusters:
-        boundary = end.isoformat()
+        dated = boundary = end.isoformat()
         match = None
         for g in groups:
             if (
@@ -402,33 +529,47 @@ def _splits(raw: dict[str, list[Fact]], notes: list[str]) -> list[Split]:
                 boundary = match["new"]
         else:
             factor = val
-        splits.append(Split(factor, boundary, "split-ratio fact"))
-    for g in groups:
-        eps_agree = g["snapped"] is not None and all(
-            abs(math.log(f / g["factor"])) < 0.03 for f in g["factors"]
-        )
-        if len(g["factors"]) >= 2 and (g["share_factors"] or eps_agree):
+        if _changes_something(raw, boundary):
+            splits.append(Split(factor, boundary, "split-ratio fact", dated))
+    units = []
+    for g in sorted(groups, key=lambda g: not g["share_factors"]):
+        if not g["share_factors"] and any(g["old"] < s.boundary <= g["new"] for s in splits):
+            continue  # per-share values rounded to cents re-measuring a split already found
+        verdict = _judge(raw, g)
+        if verdict == "split":
             splits.append(Split(g["factor"], g["new"], "restated per-share/share figures"))
+        elif verdict == "units":
+            units.append(g)
+        elif len(g["factors"]) >= 2 and (g["share_factors"] or g["snapped"]):
+            notes.append(
+                f"per-share or share figures re-filed by {g['new']} moved by {g['factor']:.4g}"
+                " without the other kind agreeing; not taken for a stock split"
+            )
     for s in splits:
         ratio = f"{s.factor:g}-for-1" if s.factor >= 1 else f"1-for-{1 / s.factor:g}"
+        when = f"effective {s.dated}" if s.dated else f"effective by {s.boundary}"
         notes.append(
-            f"stock split {ratio} effective by {s.boundary} (from {s.source}): "
+            f"stock split {ratio} {when} (from {s.source}): "
             "per-share and share figures filed earlier put on the current basis"
         )
-    return splits
+    return splits + _units_fixes(units, notes)
 
 
 def _series(raw: list[Fact], key: str, splits: list[Split]) -> dict[tuple, Fact]:
-    """Latest-filed fact per (start, end), put on the latest split basis."""
+    """Latest-filed fact per (start, end), put on the latest split basis; diluted share counts
+    also corrected for units errors."""
     out: dict[tuple, Fact] = {}
     for f in raw:
         k = (f.start, f.end)
         cur = out.get(k)
         if cur is None or (f.filed, f.accn or "") >= (cur.filed, cur.accn or ""):
             out[k] = f
-    if splits and (key in PER_SHARE_KEYS or key in SHARE_KEYS):
+    applying = [s for s in splits if not s.shares_only or key in DILUTED_KEYS]
+    if key in PER_SHARE_KEYS:
+        applying = [s for s in splits if not s.shares_only]
+    if applying and (key in PER_SHARE_KEYS or key in SHARE_KEYS):
         for k, f in out.items():
-            factor = math.prod(s.factor for s in splits if f.filed < s.boundary)
+            factor = math.prod(s.factor for s in applying if f.filed < s.boundary)
             if factor != 1:
                 val = round(f.val / factor, 6) if key in PER_SHARE_KEYS else round(f.val * factor)
                 out[k] = Fact(f.start, f.end, val, f.accn, f.filed)
@@ -544,13 +685,12 @@ def _calendar(company: _Company) -> list[_Year]:
 def _quarter_flow(
     company: _Company, combos, year: _Year, n: int, average: bool, memo: dict
 ) -> Value | None:
-    """A quarter of a flow: reported, or derived from year-to-date figures of one concept."""
-    span = year.quarter(n)
-    if span is None:
+    """A quarter of a flow: reported, or derived from year-to-date figures of one concept.
+    Concepts are tried in order, each reported then derived, so that a quarter comes from the
+    concept its year-to-date figures use rather than from a lesser concept that happens to
+    report that quarter alone."""
+    if year.quarter(n) is None:
         return None
-    direct = company.duration(combos, *span)
-    if direct is not None:
-        return direct
     for combo in combos:
         v = _derive(company, combo, year, n, average, memo)
         if v is not None:
@@ -787,6 +927,7 @@ def _earnings_rows(companyfacts, notes: list[str]) -> tuple[list[dict], list[str
     currencies: set[str] = set()
     raw = {key: _raw_facts(facts, key, notes, currencies) for key in UNIT_OF}
     raw = {k: v for k, v in raw.items() if v}
+    _balance_sheet_share_units(raw, notes)
     splits = _splits(raw, notes)
     company = _Company({k: _series(v, k, splits) for k, v in raw.items()})
     has_money = any(UNIT_OF[k] == USD for k in raw)

@@ -9,6 +9,7 @@ import psutil
 import pytest
 import requests
 
+from stock_refresh.checks import check_rows
 from stock_refresh.parsing import Parser
 from stock_refresh.wire import decode_body
 from stock_refresh.xbrl import UNIT_OF, earnings_rows, read_companyfacts
@@ -128,7 +129,8 @@ def test_wire_bodies_in_every_encoding_decode_the_same():
 
 def test_the_helper_process_gives_the_rows_of_the_gzipped_payload_and_survives_a_crash():
     path = FACTS / "CIK0000320193.json.gz"
-    expected = earnings_rows(json.loads(_raw(path)))
+    rows, notes = earnings_rows(json.loads(_raw(path)))
+    expected = (rows, notes, check_rows(rows))
     parser = Parser()
     try:
         assert parser.earnings(path.read_bytes(), "gzip") == expected

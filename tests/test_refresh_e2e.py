@@ -105,6 +105,31 @@ def test_report_has_the_seed_fields_and_more(first_run, fake):
     assert stocks == report["successful"]
 
 
+def test_cross_checks_are_stored_counted_in_the_report_and_listed_by_the_dry_run(first_run):
+    folder, config, _, _ = first_run
+    report = only_report(folder)
+    stored = query(
+        folder / "stocks.db", 'SELECT "check", COUNT(*) AS n FROM data_checks GROUP BY "check"'
+    )
+    assert report["data_checks"] == {r["check"]: r["n"] for r in stored}
+    assert report["data_checks_run"] > 1000
+    recorded = query(
+        folder / "stocks.db",
+        "SELECT * FROM data_checks WHERE symbol IN ('AAPL', 'GOOGL', 'MSFT', 'IMNN', 'LPA')",
+    )
+    assert recorded == []
+    listed = [
+        line
+        for line in run_cli("--config", config, "--dry-run").stdout.splitlines()
+        if line.startswith("data check ")
+    ]
+    assert len(listed) == len(stored)
+    for r in stored:
+        assert any(
+            line.startswith(f"data check {r['check']}: {r['n']} rows of ") for line in listed
+        )
+
+
 def test_no_sliding_second_holds_more_edgar_requests_than_configured(first_run):
     _, _, _, requests = first_run
     times = [r["t"] for r in requests if r["host"] in ("data.sec.gov", "www.sec.gov")]

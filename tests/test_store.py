@@ -269,8 +269,8 @@ def test_schema_pragmas_and_modes(tmp_path):
 def test_migrations_upgrade_an_older_version_and_are_idempotent(tmp_path):
     path = tmp_path / "stocks.db"
     old = sqlite_utils.Database(path)
-    store.migrate(old, target=len(store.MIGRATIONS) - 1)
-    assert store.schema_version(old) == len(store.MIGRATIONS) - 1
+    store.migrate(old, target=1)
+    assert store.schema_version(old) == 1
     assert not old.table("refresh_runs").exists()
     old.execute("INSERT INTO stocks (symbol, company_name) VALUES ('AAPL', 'Apple Inc.')")
     old.close()
@@ -723,3 +723,35 @@ def test_open_readonly_skips_a_database_that_needs_migrating(tmp_path):
     assert store.open_readonly(path) is None
     with sqlite_utils.Database(path) as unchanged:
         assert store.schema_version(unchanged) == 1
+
+
+def test_a_stocks_data_checks_are_replaced_with_its_rows(tmp_path):
+    db = store.open_db(tmp_path / "stocks.db")
+    failed = {"year": 2023, "period": "Q2", "expected": 1.5, "found": 0.0015, "severity": "error"}
+    first = aapl()
+    first.checks = [
+        {**failed, "check": "eps_vs_net_income"},
+        {**failed, "check": "diluted_shares_jump"},
+    ]
+    store.save_stock(db, first, T1)
+    stored = db.execute('SELECT "check", severity, last_updated FROM data_checks').fetchall()
+    assert sorted(stored) == [
+        ("diluted_shares_jump", "error", T1),
+        ("eps_vs_net_income", "error", T1),
+    ]
+    assert store.check_counts(db) == [
+        ("diluted_shares_jump", 1, 1, ["AAPL"]),
+        ("eps_vs_net_income", 1, 1, ["AAPL"]),
+    ]
+    store.save_stock(db, StockData(symbol="AAPL", kinds={"market"}), T2)  # facts not read
+    assert db.execute("SELECT COUNT(*) FROM data_checks").fetchone()[0] == 2
+    again = aapl()
+    again.checks = [{**failed, "check": "eps_vs_net_income"}]
+    store.save_stock(db, again, T2)
+    assert db.execute('SELECT "check", last_updated FROM data_checks').fetchall() == [
+        ("eps_vs_net_income", T2)
+    ]
+    again.checks = []
+    store.save_stock(db, again, T3)
+    assert store.check_counts(db) == []
+    db.close()

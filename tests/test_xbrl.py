@@ -319,6 +319,20 @@ def test_missing_quarter_derived_from_ytd():
     assert rows[(2023, "Q3")]["fiscal_end"] == "2023-09-30"
 
 
+def test_quarter_comes_from_the_concept_of_its_year_to_date_figures():
+    """A lesser concept reporting one quarter alone does not displace the year's own concept."""
+    ytd = [
+        _fact("2023-01-01", "2023-03-31", 10, form="10-Q"),
+        _fact("2023-01-01", "2023-06-30", 25, form="10-Q"),
+        _fact("2023-01-01", "2023-09-30", 45, form="10-Q"),
+        _fact("2023-01-01", "2023-12-31", 70),
+    ]
+    lesser = [_fact("2023-04-01", "2023-06-30", 99, form="10-Q")]
+    payload = _facts(Revenues={"USD": ytd}, SalesRevenueNet={"USD": lesser})
+    rows, _ = _index(earnings_rows(payload))
+    assert [rows[(2023, f"Q{n}")]["revenue"] for n in range(1, 5)] == [10, 15, 20, 25]
+
+
 def test_bad_input_never_raises():
     for bad in (
         None,
@@ -378,3 +392,92 @@ def test_fast_on_aapl(aapl_facts):
     start = time.perf_counter()
     earnings_rows(aapl_facts)
     assert time.perf_counter() - start < 0.5
+
+
+def _diluted_shares_in_thousands(payload, since, until):
+    """AAPL's real payload with the diluted share counts of the filings filed in
+    [since, until] tagged in thousands (412,345 for 412,345,000), their EPS as filed."""
+    out = copy.deepcopy(payload)
+    concept = out["facts"]["us-gaap"]["WeightedAverageNumberOfDilutedSharesOutstanding"]
+    for fact in concept["units"]["shares"]:
+        if since <= fact["filed"] <= until:
+            fact["val"] = fact["val"] / 1000
+    return out
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "span"),
+    [
+        ("2016-01-01", "2017-06-30", "from 2016-01-27 until 2017-08-02"),
+        ("2023-01-01", "2099-12-31", "from 2023-02-03"),
+        ("2009-01-01", "2011-12-31", "until 2012-01-25"),
+    ],
+    ids=["a-run-between", "the-latest-filings", "the-oldest-filings"],
+)
+def test_share_counts_in_thousands_are_a_units_error_not_splits(aapl_facts, since, until, span):
+    rows, notes = earnings_rows(_diluted_shares_in_thousands(aapl_facts, since, until))
+    assert rows == earnings_rows(aapl_facts)[0]
+    assert [n for n in notes if "diluted share counts" in n] == [
+        f"units error: diluted share counts filed {span} are 1,000 times too small while "
+        "per-share values stayed as filed; the counts are rescaled, per-share values left as filed"
+    ]
+    assert [n for n in notes if "split" in n] == [
+        n for n in earnings_rows(aapl_facts)[1] if "split" in n
+    ]
+
+
+def test_balance_sheet_shares_in_thousands_are_rescaled_from_the_cover_page(aapl):
+    # AAPL's 10-Q 0001193125-14-157311 tagged CommonStockSharesOutstanding at 2014-03-29 as
+    # 861,745 (thousands); its cover page: 861,381,000 at 2014-04-11. 7-for-1 and 4-for-1 since.
+    rows, notes = aapl
+    assert rows[(2014, "Q2")]["shares_outstanding"] == 861_745_000 * 28
+    assert (
+        "units error: us-gaap:CommonStockSharesOutstanding in 0001193125-14-157311 is 1,000 "
+        "times smaller than the same filing's cover-page count; rescaled"
+    ) in notes
+
+
+def test_splits_dated_by_their_ratio_facts(aapl, googl):
+    splits = [n for n in aapl[1] + googl[1] if "stock split" in n]
+    assert [n.split(" (")[0] for n in splits] == [
+        "stock split 7-for-1 effective 2014-06-06",
+        "stock split 4-for-1 effective 2020-08-28",
+        "stock split 20-for-1 effective 2022-07-15",
+    ]
+
+
+def test_split_ratio_fact_from_before_the_first_filing_changes_nothing(googl_facts, googl):
+    # GOOGL's 2-for-1 of 2014-04-02 (StockholdersEquityNoteStockSplitConversionRatio1 in
+    # 0001652044-16-000012) predates Alphabet's first filing (2015): every figure is on the
+    # new basis already, so there is no note and no adjustment.
+    filed = [
+        f["filed"]
+        for f in googl_facts["facts"]["us-gaap"]["EarningsPerShareDiluted"]["units"]["USD/shares"]
+    ]
+    assert min(filed) > "2014-04-02"
+    assert not any("2-for-1" in n for n in googl[1])
+
+
+def test_eps_jump_without_share_counts_agreeing_is_no_split(aapl_facts):
+    """Per-share values of one filing re-filed 10x smaller while the same filings' diluted
+    share counts stayed put: the evidence disagrees, so nothing is re-based."""
+    changed = copy.deepcopy(aapl_facts)
+    for fact in changed["facts"]["us-gaap"]["EarningsPerShareDiluted"]["units"]["USD/shares"]:
+        if "2017-01-01" <= fact["filed"] <= "2017-12-31":
+            fact["val"] = round(fact["val"] * 10, 2)
+    rows, notes = earnings_rows(changed)
+    assert [n.split(" (")[0] for n in notes if n.startswith("stock split")] == [
+        "stock split 7-for-1 effective 2014-06-06",
+        "stock split 4-for-1 effective 2020-08-28",
+    ]
+    assert (
+        "per-share or share figures re-filed by 2017-02-01 moved by 0.1 without the other kind "
+        "agreeing; not taken for a stock split"
+    ) in notes
+    base = {(r["year"], r["period"]): r for r in earnings_rows(aapl_facts)[0]}
+    for row in rows:
+        if row["year"] < 2015:
+            assert (
+                row["earnings_per_share"]
+                == base[(row["year"], row["period"])]["earnings_per_share"]
+            )
