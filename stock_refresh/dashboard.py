@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
+from . import store
 from .files import owner_only_dir
 from .metrics import last_success
 from .schedule import next_run
@@ -301,8 +302,23 @@ def render(config, db, now: datetime, live_run: int | None, report: dict | None)
             out.append(f"<p>and {failing_count - len(failures)} more.</p>")
     else:
         out.append("<p>None: every stock's latest attempt succeeded.</p>")
+    out.append(_checks_table(db))
     out.append("</body></html>\n")
     return "\n".join(out)
+
+
+def _checks_table(db) -> str:
+    """The stored rows that failed a consistency check (data_checks), by check."""
+    counts = store.check_counts(db)
+    if not counts:
+        return "<h2>Data checks</h2><p>Every stored row passed its consistency checks.</p>"
+    rows = [
+        [escape(check), str(count), str(stocks), escape(", ".join(first))]
+        for check, count, stocks, first in counts
+    ]
+    return "<h2>Data checks</h2>" + _table(
+        ["check", "rows flagged", "stocks", "first stocks"], rows, {1, 2}
+    )
 
 
 def _live(db, run: Run, now: datetime) -> str:

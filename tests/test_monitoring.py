@@ -186,6 +186,7 @@ def test_the_page_shows_both_runs_and_the_failed_stock(runs):
     assert page.count("<svg") == 3
     assert "Last success<b>never" not in page and " s ago</b>" in page  # the first run's
     assert "Next scheduled run:" in page
+    assert "<h2>Data checks</h2><p>Every stored row passed its consistency checks.</p>" in page
 
 
 def test_the_page_escapes_what_upstreams_send(tmp_path):
@@ -202,10 +203,20 @@ def test_the_page_escapes_what_upstreams_send(tmp_path):
         [when.isoformat()],
     )
     db.execute("INSERT INTO run_progress VALUES (1, 'AAPL', 'done', ?)", [when.isoformat()])
+    db.execute("INSERT INTO stocks (symbol) VALUES ('<i>Y')")
+    for year in (2024, 2025):
+        db.execute(
+            'INSERT INTO data_checks (symbol, year, period, "check", expected, found, severity) '
+            "VALUES ('<i>Y', ?, 'annual', 'eps_vs_net_income', 1.5, 0.0015, 'error')",
+            [year],
+        )
     db.conn.commit()
     page = render(config, db, when + timedelta(minutes=3), 1, None)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page and "<script>" not in page
     assert "&lt;b&gt;X" in page
+    checks = page.split("<h2>Data checks</h2>")[1]
+    assert "eps_vs_net_income" in checks and "&lt;i&gt;Y" in checks and "<i>Y" not in checks
+    assert ">2<" in checks and ">1<" in checks  # two rows flagged, of one stock
     assert "Last success<b>never</b>" in page
     assert "Run 1 is running" in page and "1 of 9 stocks finished, 1 refreshed" in page
     assert "refreshed 1</title>" in page  # the run's bar in the chart
