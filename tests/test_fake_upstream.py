@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -881,3 +882,35 @@ def test_yfinance_threaded_download(yf, session):
     closes = data["Close"]
     assert closes["AAPL"].notna().all() and closes["BRK-B"].notna().all()
     assert closes["NOPE"].isna().all()
+
+
+def test_a_storm_of_sigterms_stops_the_fake():
+    """A handler that took a lock (an Event's) deadlocked when a signal landed inside wait()."""
+    with FakeUpstream(companies=1) as fake:
+        for _ in range(200):
+            fake.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.002)
+        assert fake.proc.wait(10) in (0, -signal.SIGTERM)  # stopped, not stuck
+
+
+def test_an_orphaned_fake_with_exit_with_parent_stops_by_itself(tmp_path):
+    """Started by a shell that is then killed: the fake notices within a second or so."""
+    shell = subprocess.Popen(
+        [
+            "sh",
+            "-c",
+            '"$0" "$1" --port 0 --companies 1 --exit-with-parent & echo $!; wait',
+            sys.executable,
+            str(SCRIPT),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    pid = int(shell.stdout.readline())
+    assert shell.stdout.readline().startswith("listening on ")  # the fake's own first line
+    shell.kill()
+    shell.wait(10)
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}") and "Z" not in open(f"/proc/{pid}/stat").read().split()[2]:
+        assert time.monotonic() < deadline, "the orphaned fake is still running"
+        time.sleep(0.1)

@@ -55,6 +55,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import zoneinfo
 from pathlib import Path
 
@@ -197,6 +198,7 @@ def default_as_of(pinned: str | None) -> dt.date:
 
 
 def main(argv=None) -> int:
+    parent = os.getppid()  # first: the parent may die while the fake starts
     args = parse_args(argv)
     if args.warm:
         done = warm(
@@ -225,18 +227,20 @@ def main(argv=None) -> int:
         args.fault_rules,
     )
     server = FakeServer(("127.0.0.1", args.port), world, policy, RequestLog(args.log))
-    stop = threading.Event()
+    # A signal handler may take no lock: setting an Event from one deadlocks when the signal
+    # lands while this thread holds the Event's own lock inside wait(). A list append does not.
+    signals: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda number, _: signals.append(number))
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
     )
     thread.start()
     print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
-    parent = os.getppid()
-    while not stop.wait(0.5):
+    while not signals:
         if args.exit_with_parent and os.getppid() != parent:  # orphaned: no one will stop us
             break
+        time.sleep(0.5)  # a signal cuts the sleep short
     server.stopping.set()
     server.shutdown()
     server.server_close()
