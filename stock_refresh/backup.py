@@ -295,7 +295,7 @@ def backup_database(
     finally:
         _remove(snapshot)
         _remove(scratch)
-    points.fsync_dir(backup_dir)
+    points.fsync(backup_dir)
     _prune(backup_dir, keep, made)
     header = points.read_header(made)
     return BackupResult(

@@ -226,7 +226,7 @@ def verify(point: Point, by_name: dict[str, Point]) -> str:
     """'ok' when the point and its chain read back whole, else what is wrong."""
     try:
         if point.kind == "copy":
-            return quick_check(point.path)
+            return check_file(point.path, "quick_check")
         for link in chain(point, by_name):
             header = read_header(link.path)
             for _ in iter_chunks(link.path, header):
@@ -236,12 +236,13 @@ def verify(point: Point, by_name: dict[str, Point]) -> str:
         return str(error)
 
 
-def quick_check(path: Path) -> str:
-    """An old-layout copy is a plain SQLite file: read it without creating anything beside it."""
+def check_file(path: Path, pragma: str = "integrity_check") -> str:
+    """ "ok" or the first problems of SQLite's `pragma` on a database file that no one else
+    writes (an old-layout copy, a rebuilt restore), read without creating anything beside it."""
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
         try:
-            rows = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+            rows = [r[0] for r in conn.execute(f"PRAGMA {pragma}").fetchall()]
         finally:
             conn.close()
     except sqlite3.DatabaseError as error:
@@ -253,8 +254,9 @@ def total_bytes(backup_dir: Path) -> int:
     return sum(p.path.stat().st_size for p in find_points(backup_dir))
 
 
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries (a rename), to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

@@ -119,23 +119,6 @@ def _rebuild(point: Point, by_name: dict[str, Point], target: Path) -> None:
             raise PointError("the rebuilt database does not match the point's page hashes")
 
 
-def _integrity(path: Path) -> str:
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
-    try:
-        rows = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
-    finally:
-        conn.close()
-    return "ok" if rows == ["ok"] else "; ".join(map(str, rows[:3]))
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fold_wal(db_path: Path) -> bool:
     """Checkpoint the live database into its main file and empty its -wal, or refuse while
     another program holds it. False when the file is not a database SQLite can read (the
@@ -197,7 +180,7 @@ def _swap(db_path: Path, rebuilt: Path, now: datetime) -> Path | None:
     for suffix in SIDECARS:
         with contextlib.suppress(FileNotFoundError):
             db_path.with_name(db_path.name + suffix).unlink()
-    points.fsync_dir(db_path.parent)
+    points.fsync(db_path.parent)
     return aside
 
 
@@ -219,10 +202,10 @@ def restore(
             rebuilt = db_path.with_name(f".{db_path.name}.restore-{os.getpid()}.tmp")
             try:
                 _rebuild(point, by_name, rebuilt)
-                result = _integrity(rebuilt)
+                result = points.check_file(rebuilt)
                 if result != "ok":
                     raise PointError(f"the rebuilt database fails integrity_check: {result}")
-                _fsync(rebuilt)
+                points.fsync(rebuilt)
                 return point, _swap(db_path, rebuilt, now)
             finally:
                 with contextlib.suppress(FileNotFoundError):

@@ -98,6 +98,19 @@ def run_python(*args, timeout=240, now=None, **kwargs) -> subprocess.CompletedPr
     )
 
 
+def break_an_index(db_path: Path) -> None:
+    """Point the stocks_cik index at another column: every entry is then wrong, and
+    integrity_check says so, while every table still reads."""
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute(
+        "UPDATE sqlite_master SET sql = 'CREATE INDEX idx_stocks_cik ON stocks "
+        "(company_name)' WHERE name = 'idx_stocks_cik'"
+    )
+    conn.commit()
+    conn.close()
+
+
 def query(db_path: Path, sql: str, *params) -> list[dict]:
     conn = sqlite3.connect(db_path)
     conn.row_factory = sqlite3.Row

@@ -16,6 +16,7 @@ from stock_refresh import points, store
 from stock_refresh.backup import BackupError, backup_database
 from stock_refresh.models import StockData
 from stock_refresh.restore import restore
+from tests.conftest import break_an_index
 from tests.paths import ROOT
 
 NOW = datetime(2026, 11, 29, 2, 0, 5)
@@ -210,15 +211,7 @@ def test_the_new_backup_survives_a_clock_that_went_backwards(tmp_path):
 def test_a_corrupt_database_fails_the_backup_and_leaves_nothing(tmp_path):
     db_path = tmp_path / "stocks.db"
     make_db(db_path, symbols=("AAPL", "MSFT", "NVDA")).close()
-    # Point the screener's stocks_cik index at another column: every entry is now wrong.
-    conn = sqlite3.connect(db_path)
-    conn.execute("PRAGMA writable_schema = ON")
-    conn.execute(
-        "UPDATE sqlite_master SET sql = 'CREATE INDEX idx_stocks_cik ON stocks "
-        "(company_name)' WHERE name = 'idx_stocks_cik'"
-    )
-    conn.commit()
-    conn.close()
+    break_an_index(db_path)
 
     folder = tmp_path / "backups"
     with pytest.raises(BackupError, match="integrity_check") as failure:

@@ -19,7 +19,7 @@ from stock_refresh import metrics
 from stock_refresh.config import load_config
 from stock_refresh.dashboard import render
 from stock_refresh.store import open_db
-from tests.conftest import only_report, run_cli, write_config
+from tests.conftest import break_an_index, only_report, run_cli, write_config
 from tests.upstream import FakeUpstream
 
 FAILING = "SYXA"  # companyfacts of CIK 9000000 always answer 500
@@ -291,14 +291,7 @@ def test_a_run_whose_backup_fails_still_writes_both(tmp_path, fake):
     )
     assert run_cli("--config", config, "--symbols", "AAPL").returncode == 0
     succeeded = samples((tmp_path / "m.prom").read_text())
-    conn = sqlite3.connect(tmp_path / "stocks.db")  # a wrong index: integrity_check fails
-    conn.execute("PRAGMA writable_schema = ON")
-    conn.execute(
-        "UPDATE sqlite_master SET sql = 'CREATE INDEX idx_stocks_cik ON stocks "
-        "(company_name)' WHERE name = 'idx_stocks_cik'"
-    )
-    conn.commit()
-    conn.close()
+    break_an_index(tmp_path / "stocks.db")  # integrity_check fails: the backup aborts the run
     (tmp_path / "reports" / "dashboard.html").unlink()
     failed = run_cli("--config", config, "--symbols", "AAPL")
     assert failed.returncode == 1 and only_report(tmp_path)["status"] == "aborted"
