@@ -21,7 +21,10 @@ def expand(text: str, environ: Mapping[str, str]) -> str:
 
 
 def redact(url: str) -> str:
-    """`scheme://host:port`, and `/...` when the URL had user info, a path or a query."""
+    """`scheme://host:port`, and `/...` when the URL had user info, a path or a query; text
+    that is no URL at all may be a secret pasted on its own, so none of it is shown."""
+    if "://" not in url:
+        return "(text that is not a URL)"
     parts = urlsplit(url)
     try:
         port = f":{parts.port}" if parts.port else ""

@@ -329,6 +329,8 @@ def test_run_succeeded(summary, expected):
         ("mailtos://jane:pw@gmail.com:465/?to=a@b.org", "mailtos://gmail.com:465/..."),
         ("https://hc-ping.com/0f1e2d", "https://hc-ping.com/..."),
         ("ntfy://ntfy.sh", "ntfy://ntfy.sh"),
+        ("xoxb-1234-secret-token", "(text that is not a URL)"),
+        ("${NOPE}", "(text that is not a URL)"),
     ],
 )
 def test_redact(url, shown):
