@@ -69,12 +69,14 @@ class Body(NamedTuple):
     encoding: str  # its Content-Encoding, lower case ("" for none)
 
 
-def fetch_companyfacts(upstreams: Upstreams, cik: int) -> Body:
-    return Body(*upstreams.get_body(COMPANYFACTS_URL.format(cik=cik)))
+def fetch_companyfacts(upstreams: Upstreams, cik: int, parse=Body):
+    """`parse(bytes, encoding)` of the companyfacts body (see `Upstreams.get_body`)."""
+    return upstreams.get_body(COMPANYFACTS_URL.format(cik=cik), parse)
 
 
-def fetch_document(upstreams: Upstreams, url: str) -> Body:
-    return Body(*upstreams.get_body(url))
+def fetch_document(upstreams: Upstreams, url: str, parse=Body):
+    """`parse(bytes, encoding)` of a filing's primary document."""
+    return upstreams.get_body(url, parse)
 
 
 def _json_object(upstreams: Upstreams, url: str) -> dict:

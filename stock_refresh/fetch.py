@@ -20,7 +20,7 @@ from datetime import timedelta
 from . import clock, edgar, filings, yahoo
 from .checks import Checks
 from .forms import SECTION_FORMS
-from .http import Malformed, NotFound, Upstreams
+from .http import Incomplete, NotFound, UnknownSymbol, Upstreams
 from .models import Known, StockData
 from .parsing import Parser
 from .plan import ALL_KINDS, EDGAR_KINDS, YAHOO_KINDS
@@ -101,10 +101,7 @@ def fetch_stock_data(
         snapshot = sources.side.submit(sources.yahoo.snapshot, symbol)
     filed = EdgarData()
     if cik and kinds & EDGAR_KINDS:
-        try:
-            filed = fetch_edgar(cik, sources, kinds, known or Known())
-        except NotFound as error:  # listed in company_tickers.json, yet SEC has no such CIK
-            filed.notes.append(f"EDGAR has no data for CIK {cik} ({error}); Yahoo only")
+        filed = fetch_edgar(cik, sources, kinds, known or Known())
     edgar_years = sum(1 for row in filed.earnings if row["period"] == "annual")
     need_statements = (
         "fundamentals" in kinds and not filed.facts_unchanged and edgar_years < MIN_EDGAR_YEARS
@@ -117,8 +114,9 @@ def fetch_stock_data(
         )
         if not quoted.found:
             if not cik:
-                raise NotFound(f"unknown symbol {symbol}: no CIK at SEC and unknown to Yahoo")
-            filed.notes.append(f"{symbol}: unknown to Yahoo; EDGAR data only")
+                raise UnknownSymbol(f"unknown symbol {symbol}: no CIK at SEC and unknown to Yahoo")
+            # SEC knows it and it trades on a listed exchange: Yahoo's "unknown" is its fault
+            raise Incomplete(f"{symbol}: SEC has CIK {cik}, yet Yahoo answered unknown symbol")
     data = StockData(
         symbol=symbol,
         cik=cik,
@@ -150,20 +148,34 @@ def fetch_market_data(symbols: list[str], sources: Sources) -> list[StockData]:
 
 def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:
     """Filings always (they tell whether anything changed); companyfacts only after a new
-    filing; sections when asked (see fetch_sections)."""
+    filing; sections when asked (see fetch_sections). Any answer short of the whole is an
+    error: a stock is saved complete or not at all."""
     upstreams = sources.upstreams
-    submissions = edgar.fetch_submissions(upstreams, cik)
-    since = (clock.today() - timedelta(days=365 * MIN_EDGAR_YEARS)).isoformat()
-    pages = [
-        edgar.fetch_submissions_page(upstreams, name)
-        for name in filings.older_pages_needed(submissions, since)
-    ]
+    try:  # company_tickers.json lists the CIK, so SEC has its submissions and their pages
+        submissions = edgar.fetch_submissions(upstreams, cik)
+        since = (clock.today() - timedelta(days=365 * MIN_EDGAR_YEARS)).isoformat()
+        pages = [
+            edgar.fetch_submissions_page(upstreams, name)
+            for name in filings.older_pages_needed(submissions, since)
+        ]
+    except NotFound as error:
+        raise Incomplete(
+            f"CIK {cik} is listed by SEC, yet its submissions are missing ({error})"
+        ) from None
     rows, notes = filings.filing_rows(submissions, pages)
     out = EdgarData(filings=rows, notes=notes, kinds={"filings"})
     newest = max(rows, key=lambda f: (f["filing_date"], f["accession_number"]), default=None)
     out.facts_unchanged = newest is not None and newest["accession_number"] == known.latest_filing
     if "fundamentals" in kinds and not out.facts_unchanged:
-        out.earnings, notes, out.checks = fetch_earnings(cik, sources)
+        try:
+            out.earnings, notes, out.checks = fetch_earnings(cik, sources)
+        except NotFound as error:
+            if filings.has_xbrl_financials(submissions):
+                raise Incomplete(
+                    f"CIK {cik}: companyfacts missing ({error}) although its submissions list "
+                    "XBRL financial reports"
+                ) from None
+            notes = [f"CIK {cik} files no XBRL financial reports: no companyfacts"]
         out.notes += notes
         out.kinds.add("fundamentals")
     if "sections" in kinds:
@@ -175,24 +187,16 @@ def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:
 
 def fetch_earnings(cik: int, sources: Sources) -> tuple[list[dict], list[str], Checks]:
     """(earnings rows, notes, their cross-checks) of the companyfacts payload, parsed and
-    checked in the helper process."""
-    upstreams = sources.upstreams
-    url = edgar.COMPANYFACTS_URL.format(cik=cik)
-    for attempt in upstreams.retrying("edgar"):  # a cut-off body is worth another try
-        with attempt:
-            body = edgar.fetch_companyfacts(upstreams, cik)
-            try:
-                return sources.parser.earnings(*body)
-            except ValueError as error:
-                raise Malformed(f"{url}: {error}") from None
-    raise AssertionError("unreachable")
+    checked in the helper process; a body that does not parse is retried as malformed."""
+    return edgar.fetch_companyfacts(sources.upstreams, cik, sources.parser.earnings)
 
 
 def fetch_sections(
     filing_rows: list[dict], sources: Sources, known: Known
 ) -> tuple[list[dict], list[str]]:
-    """(section rows, notes) of the newest 10-K and 10-Q, only when newer than the stored ones;
-    a missing or unreadable document is a note, not a failure."""
+    """(section rows, notes) of the newest 10-K and 10-Q, only when newer than the stored ones.
+    A listed document that is missing or unreadable after its retries fails the stock: saving
+    the rest would record the sections as refreshed without them."""
     rows, notes = [], []
     newest_first = sorted(filing_rows, key=lambda f: f["filing_date"], reverse=True)
     for form in SECTION_FORMS:
@@ -201,14 +205,15 @@ def fetch_sections(
             continue
         accession = newest["accession_number"]
         try:
-            body = edgar.fetch_document(sources.upstreams, newest["document_url"])
-            found, found_notes = sources.parser.sections(*body, form)
+            found, found_notes = edgar.fetch_document(
+                sources.upstreams,
+                newest["document_url"],
+                lambda data, encoding, form=form: sources.parser.sections(data, encoding, form),
+            )
         except NotFound as error:
-            notes.append(f"{form} {accession}: document missing ({error})")
-            continue
-        except ValueError as error:
-            notes.append(f"{form} {accession}: document unreadable ({error})")
-            continue
+            raise Incomplete(
+                f"{form} {accession}: listed, but its document is missing ({error})"
+            ) from None
         notes += found_notes
         for row in found:
             row.update(

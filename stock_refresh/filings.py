@@ -154,3 +154,11 @@ def older_pages_needed(submissions: dict, since: str | None) -> list[str]:
     if not wanted and no_annual:
         wanted = pages[:1]
     return [f["name"] for f in wanted]
+
+
+def has_xbrl_financials(submissions: dict) -> bool:
+    """Whether the recent filings include a periodic report with XBRL: then SEC has
+    companyfacts for the company, and a missing one is SEC's fault, not the company's."""
+    recent = (submissions.get("filings") or {}).get("recent") or {}
+    forms, xbrl = recent.get("form") or [], recent.get("isXBRL") or []
+    return any(form in PERIODIC_FORMS and flag for form, flag in zip(forms, xbrl, strict=False))

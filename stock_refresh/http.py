@@ -86,6 +86,26 @@ class Malformed(Transient):
     kind = "MalformedResponse"
 
 
+class Forbidden(Transient):
+    """A 403 that is neither SEC's throttle page nor S3's "no such object": worth retrying,
+    and never taken for a missing object."""
+
+    kind = "Forbidden"
+
+
+class UnknownSymbol(NotFound):
+    """Neither SEC nor Yahoo knows the symbol: final, not retried."""
+
+    kind = "UnknownSymbol"
+
+
+class Incomplete(UpstreamError):
+    """The upstream's answers contradict each other (a filing listed whose document is gone,
+    XBRL filings but no companyfacts): the stock fails and is asked again next run."""
+
+    kind = "Incomplete"
+
+
 class BlockedHost(UpstreamError):
     kind = "BlockedHost"
 
@@ -354,12 +374,17 @@ class Upstreams:
         """GET and parse JSON; a body that is not JSON is retried, then reported as malformed."""
         return self._fetch(url, as_json=True)
 
-    def get_body(self, url: str) -> tuple[bytes, str]:
+    def get_body(self, url: str, parse=None):
         """GET a big body as it came off the wire: (bytes, Content-Encoding). Decoding it here
-        would hold the interpreter lock for every 10 KB chunk; parsing.py decodes it elsewhere."""
-        return self._fetch(url, as_json=False, wire=True)
+        would hold the interpreter lock for every 10 KB chunk; parsing.py decodes it elsewhere.
 
-    def _fetch(self, url: str, as_json: bool, wire: bool = False):
+        With `parse`, returns `parse(bytes, encoding)` instead; a `ValueError` from it (a body
+        cut short or garbled on the way) is a malformed answer, retried like any other, so the
+        request's one retry policy covers its parsing too.
+        """
+        return self._fetch(url, as_json=False, wire=True, parse=parse)
+
+    def _fetch(self, url: str, as_json: bool, wire: bool = False, parse=None):
         upstream, target, host = self._target(url)
         send_headers = {"Host": host} if self.override else {}
         if upstream == "edgar":
@@ -370,7 +395,13 @@ class Upstreams:
             with attempt:
                 response, body = self._send(upstream, url, target, send_headers, wire)
                 if wire:
-                    return body, response.headers.get("Content-Encoding", "").strip().lower()
+                    encoding = response.headers.get("Content-Encoding", "").strip().lower()
+                    if parse is None:
+                        return body, encoding
+                    try:
+                        return parse(body, encoding)
+                    except ValueError as error:
+                        raise Malformed(f"{url}: {error}", response.status_code) from None
                 return parse_json(url, response) if as_json else response
         raise AssertionError("unreachable")
 
@@ -428,6 +459,9 @@ class Upstreams:
                 status,
                 retry_after_seconds(response.headers.get("Retry-After")),
             )
-        if status in (403, 404):  # S3 answers 403 AccessDenied for a missing Archives object
+        if status == 404 or (status == 403 and b"<Code>AccessDenied</Code>" in body):
+            # S3 behind www.sec.gov/Archives answers 403 AccessDenied for a missing object
             raise NotFound(f"{url}: HTTP {status} (no such object){said}", status)
+        if status == 403:
+            raise Forbidden(f"{url}: HTTP 403 (refused){said}", status)
         raise UpstreamError(f"{url}: HTTP {status}{said}", status)

@@ -18,7 +18,7 @@ from .backup import BackupError, backup_database
 from .changes import IndexScan, last_published_day, scan_daily_indexes
 from .dashboard import write_dashboard
 from .fetch import Sources, fetch_market_data, fetch_stock_data
-from .http import NotFound, UpstreamError, Upstreams
+from .http import UnknownSymbol, UpstreamError, Upstreams
 from .limiter import wall_seconds
 from .lock import LockHeld, RunLock, lock_path_for
 from .logs import Progress, setup_logging
@@ -32,7 +32,7 @@ from .yahoo import QUOTE_BATCH
 
 log = logging.getLogger("stock_refresh")
 
-EXIT_OK, EXIT_FAILED, EXIT_LOCKED = 0, 1, 75
+EXIT_OK, EXIT_FAILED, EXIT_SOME_FAILED, EXIT_LOCKED = 0, 1, 3, 75
 NOT_RETRIED = {"NotFound", "UnknownSymbol"}
 
 
@@ -214,6 +214,8 @@ class Refresh:
                 abort_reason = "every stock failed"
             else:
                 self._advance_index_cursor(db, scan)
+                if any(kind not in NOT_RETRIED for kind, _ in self.stats.failures.values()):
+                    exit_code = EXIT_SOME_FAILED  # an upstream fault, not a symbol gone
         except (Terminated, KeyboardInterrupt) as error:
             status, exit_code = "interrupted", EXIT_FAILED
             abort_reason = str(error) or "interrupted (Ctrl-C)"
@@ -351,7 +353,7 @@ class Refresh:
                     db,
                     run_id,
                     symbol,
-                    NotFound(f"unknown symbol {symbol}: not in Yahoo's quote answer"),
+                    UnknownSymbol(f"unknown symbol {symbol}: not in Yahoo's quote answer"),
                 )
                 progress.advance(False)
         if progress.done // self.config.processing.batch_size != batches_before:
@@ -359,8 +361,6 @@ class Refresh:
 
     def _fail(self, db, run_id: int, symbol: str, error: Exception) -> None:
         kind = getattr(error, "kind", type(error).__name__)
-        if isinstance(error, NotFound) and "unknown symbol" in str(error):
-            kind = "UnknownSymbol"
         final = (
             self.retrying
             or kind in NOT_RETRIED
@@ -430,6 +430,9 @@ class Refresh:
         self.stats.retried = again
         self.consecutive_failures = 0
         self.retrying = True
+        # Each request already had its retries; this pass is one more attempt per request,
+        # after the upstream has had the rest of the run to recover, not another round of them
+        self.upstreams.retries = 0
         self._refresh(db, run_id, again)
 
     def _finish(

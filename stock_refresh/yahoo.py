@@ -147,6 +147,13 @@ class Yahoo:
                     raise Transient(f"Yahoo {what} for {symbol}: {error}") from None
                 except YFException as error:
                     raise Transient(f"Yahoo {what} for {symbol}: {error}") from None
+                except (ValueError, KeyError, TypeError) as error:
+                    # yfinance parses as it goes: a cut-off or garbled body surfaces here as
+                    # a JSONDecodeError or a missing key, and is as worth retrying as ours
+                    raise Malformed(
+                        f"Yahoo {what} for {symbol}: unreadable answer "
+                        f"({type(error).__name__}: {error})"
+                    ) from None
         raise AssertionError("unreachable")
 
     def _ticker(self, symbol: str) -> yf.Ticker:

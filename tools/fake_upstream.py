@@ -81,6 +81,7 @@ ACTION: {", ".join(ACTIONS)}
   malformed         correct status, body cut in half plus junk (invalid JSON)
   empty             200 with an empty body
   reset             close the connection with a TCP RST, no response
+  badgzip           correct status, Content-Encoding: gzip, a body that is not gzip
 @PROBABILITY (0..1) fires the rule at random (seeded); #COUNT fires it only COUNT times.
 example: --faults 'data.sec.gov/submissions/*=status:500#1' \
            --faults 'query2.finance.yahoo.com/v8/*=status:429,retry-after=2@0.3'

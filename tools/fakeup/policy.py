@@ -7,7 +7,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-ACTIONS = ("status", "delay", "hang", "truncate", "malformed", "empty", "reset")
+ACTIONS = ("status", "delay", "hang", "truncate", "malformed", "empty", "reset", "badgzip")
 RULE = re.compile(
     r"^(?P<pattern>.+?)=(?P<action>" + "|".join(ACTIONS) + r")(?::(?P<param>[^@#]*))?"
     r"(?:@(?P<prob>[0-9.]+))?(?:#(?P<count>\d+))?$"

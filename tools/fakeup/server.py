@@ -30,6 +30,9 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
 
 
+BAD_GZIP = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xffthis is not a deflate stream"
+
+
 def canonical_host(header: str | None) -> str | None:
     """data.sec.gov, data.sec.gov:PORT and data.sec.gov.localhost:PORT all mean data.sec.gov."""
     name = (header or "").strip().lower()
@@ -190,7 +193,12 @@ class Handler(BaseHTTPRequestHandler):
         wants_gzip = "gzip" in (self.headers.get("Accept-Encoding") or "")
         label = fault.action if fault else None
         body = resp.body
-        from_disk = isinstance(body, DiskBody) and label not in ("malformed", "empty", "truncate")
+        from_disk = isinstance(body, DiskBody) and label not in (
+            "malformed",
+            "empty",
+            "truncate",
+            "badgzip",
+        )
         if from_disk:
             try:
                 cached = body.open()
@@ -211,7 +219,9 @@ class Handler(BaseHTTPRequestHandler):
             elif label == "empty":
                 raw, resp.status = b"", 200
             encoded = wants_gzip and len(raw) > 0 and resp.status != 304
-            if encoded:
+            if label == "badgzip":  # says gzip, starts like gzip, is not gzip
+                encoded, payload = True, BAD_GZIP
+            elif encoded:
                 payload = (
                     body.gz
                     if label not in ("malformed", "empty") and not isinstance(body, bytes)
