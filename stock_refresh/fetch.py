@@ -131,8 +131,11 @@ def fetch_stock_data(
         checks_run=filed.checks.run if filed.checks else 0,
     )
     latest_d_e = latest_debt_to_equity(data.earnings)
-    if latest_d_e is not None and "fundamentals" in data.kinds:
-        data.metrics["debt_to_equity"] = latest_d_e
+    if "fundamentals" in data.kinds:
+        if latest_d_e is not None:
+            data.metrics["debt_to_equity"] = latest_d_e
+    elif cik:  # the stored D/E came from the filed balance sheet: Yahoo's must not replace it
+        data.metrics.pop("debt_to_equity", None)
     return data
 
 

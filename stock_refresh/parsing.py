@@ -28,8 +28,11 @@ def earnings(data: bytes, encoding: str) -> tuple[list[dict], list[str], checks.
 
 
 def filing_sections(data: bytes, encoding: str, form: str) -> tuple[list[dict], list[str]]:
-    """10-K/10-Q primary document body -> (section rows, notes)."""
-    return sections.extract_sections(decode_body(data, encoding), form)
+    """10-K/10-Q primary document body -> (section rows, notes); ValueError for a body that
+    is not the whole document."""
+    body = decode_body(data, encoding)
+    sections.check_whole(body)
+    return sections.extract_sections(body, form)
 
 
 def _exit_with_parent() -> None:

@@ -71,7 +71,9 @@ def build_report(
         "due": due,
         "not_attempted": max(0, due - len(stats.successful) - len(stats.failures)),
         "success_rate": success_rate(len(stats.successful), due, status),
+        "successful_symbols": sorted(set(stats.successful)),
         "failed_symbols": sorted(stats.failures),
+        "skipped_symbols": sorted(set(stats.skipped)),
         "failures": {
             s: {"error_type": t, "message": m} for s, (t, m) in sorted(stats.failures.items())
         },

@@ -119,6 +119,18 @@ def _drop_page_furniture(lines: list[str]) -> list[str]:
     return keep
 
 
+def check_whole(body: bytes) -> None:
+    """Raise ValueError for a document that did not arrive whole: empty, with NUL bytes (never
+    in HTML or text), or an HTML page without its closing tag. lxml would read any of these
+    without complaint and find fewer sections, which would then be stored as the filing's."""
+    if not body.strip():
+        raise ValueError("the document is empty")
+    if b"\x00" in body:
+        raise ValueError("the document holds NUL bytes: garbled on the way")
+    if b"<html" in body[:4096].lower() and b"</html>" not in body[-4096:].lower():
+        raise ValueError("the document ends before its </html>: cut short")
+
+
 def _parse(html: bytes | str):
     if isinstance(html, str):
         html = html.encode("utf-8", "replace")

@@ -303,6 +303,7 @@ def v7_quote(world, symbols: str) -> Response:
             "sharesOutstanding": int(x.shares),
             "trailingPE": x.pe,
             "epsTrailingTwelveMonths": x.eps and round(x.eps, 2),
+            "dividendRate": x.dividend_rate,
             "dividendYield": x.dividend_yield,
             "trailingAnnualDividendRate": x.dividend_rate or 0.0,
             "trailingAnnualDividendYield": round((x.dividend_yield or 0) / 100, 6),
