@@ -435,9 +435,12 @@ class ErrorHandling:
     max_retries_per_stock: int = setting(
         3,
         integer(0, 10),
-        "Retries of a stock's failing request "
-        "(backoff with jitter, honouring Retry-After) before "
-        "the stock counts as failed.",
+        "Retries of a failing request (backoff with jitter, honouring Retry-After) before "
+        "its stock counts as failed. Retries happen in one place per request, parsing "
+        "included: with N, a request that always fails is asked N + 1 times, and once more "
+        "in the end-of-run retry pass (`retry_failed_stocks`), whose requests are not retried "
+        "again. A 404 is never retried; a 403 that is neither SEC's throttle page nor S3's "
+        '"no such object" is retried like a 500.',
     )
     continue_on_error: bool = setting(
         True, BOOL, "Go on after a failed stock; false stops at the first failure (exit 1)."

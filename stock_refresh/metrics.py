@@ -49,10 +49,12 @@ def newest_refreshes(db) -> dict[str, float | None]:
 
 
 def last_success(db, textfile: Path | None) -> float | None:
-    """End of the newest run that completed with exit code 0."""
+    """End of the newest run that completed: exit 0, or 3 (every stock it could refresh is
+    fresh; the ones that failed on upstream faults are its exit code's business)."""
     if db is not None and "refresh_runs" in db.table_names():
         row = db.execute(
-            "SELECT MAX(finished_at) FROM refresh_runs WHERE status = 'completed' AND exit_code = 0"
+            "SELECT MAX(finished_at) FROM refresh_runs "
+            "WHERE status = 'completed' AND exit_code IN (0, 3)"
         ).fetchone()
         if row[0]:
             return _epoch(row[0])
@@ -97,12 +99,12 @@ def build_registry(report: dict, db, db_path: Path, textfile: Path | None) -> Co
     gauge("last_run_duration_seconds", "How long the last run took.").set(
         report["duration_seconds"]
     )
-    gauge("last_run_exit_code", "The last run's exit code (0: completed).").set(report["exit_code"])
+    gauge("last_run_exit_code", "The last run's exit code (0 or 3: completed).").set(
+        report["exit_code"]
+    )
     success = last_success(db, textfile)
     if success is not None:
-        gauge(LAST_SUCCESS.removeprefix(PREFIX), "When the last run that exited 0 ended.").set(
-            success
-        )
+        gauge(LAST_SUCCESS.removeprefix(PREFIX), "When the last completed run ended.").set(success)
     stocks = gauge("stocks", "Stocks of the last run by outcome.", ("outcome",))
     for outcome, key in (("succeeded", "successful"), ("failed", "failed"), ("skipped", "skipped")):
         stocks.labels(outcome).set(report[key])

@@ -158,7 +158,7 @@ def test_a_missing_index_fewer_than_four_days_old_asks_every_company():
     with FakeUpstream(
         companies=2,
         as_of="2026-12-10",
-        faults="www.sec.gov/Archives/edgar/daily-index/*/form.20261208.idx=status:403",
+        faults="www.sec.gov/Archives/edgar/daily-index/*/form.20261208.idx=status:404",
     ) as fake:
         scan, asked = scan_at(fake, "2026-12-07", "2026-12-10 07:00")
     assert asked == ["20261208"]

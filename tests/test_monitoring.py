@@ -91,13 +91,13 @@ def runs(tmp_path_factory):
 
 
 def test_a_run_with_a_failed_stock_writes_its_metrics(runs):
-    assert runs.first.returncode == 0, runs.first.stderr[-3000:]
+    assert runs.first.returncode == 3, runs.first.stderr[-3000:]  # a stock failed on a fault
     got = samples(runs.first_metrics)
     stocks = "stock_refresh_stocks"
     assert got[(stocks, (("outcome", "failed"),))] == 1
     assert got[(stocks, (("outcome", "succeeded"),))] == 2
     assert got[(stocks, (("outcome", "skipped"),))] == 0
-    assert got[("stock_refresh_last_run_exit_code", ())] == 0
+    assert got[("stock_refresh_last_run_exit_code", ())] == 3
     end = got[("stock_refresh_last_run_end_timestamp_seconds", ())]
     assert got[("stock_refresh_last_success_timestamp_seconds", ())] == end
     assert end >= got[("stock_refresh_last_run_start_timestamp_seconds", ())]

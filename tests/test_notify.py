@@ -436,8 +436,8 @@ def test_a_night_with_a_failed_stock_under_systemd(tmp_path, smtp, hook):
     assert f" ERROR stock_refresh: {failed} failed: " in log
     assert [(m, p) for m, p, _ in hook.requests] == [
         ("GET", "/ping/uuid-2/start"),
-        ("POST", "/ping/uuid-2"),
-    ]  # one failed stock of two is under the threshold: the run succeeded
+        ("POST", "/ping/uuid-2/fail"),
+    ]  # one stock of two failed on an upstream fault: exit 3, a failure for the healthcheck
     # apprise sends one mail per recipient
     assert sorted(r for _, rcpt, _ in smtp.mails for r in rcpt) == [
         "jane.doe@gmail.com",
@@ -446,7 +446,7 @@ def test_a_night_with_a_failed_stock_under_systemd(tmp_path, smtp, hook):
     sender, _, content = smtp.mails[0]
     assert sender == "jane.doe@gmail.com"
     mail = message_from_bytes(content)
-    assert mail["Subject"] == f"stock-refresh succeeded on {socket.gethostname()}"
+    assert mail["Subject"] == f"stock-refresh failed on {socket.gethostname()}"
     assert f"failed: {failed}" in mail.get_payload(decode=True).decode()
 
 
