@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import json
 import os
 import re
@@ -28,6 +29,9 @@ from .numeric import finite
 from .redact import expand, redact
 
 CONTACT_ENV = "STOCK_REFRESH_SEC_CONTACT"
+# EDGAR requests per second: SEC blocks clients above 10; a test upstream on loopback may take
+# up to EDGAR_MOST_RATE, which the benchmarks use to time-scale a night.
+EDGAR_LEAST_RATE, SEC_MOST_RATE, EDGAR_MOST_RATE = 1, 10, 1000
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -83,17 +87,16 @@ def _nullable(rule: Rule) -> Rule:
 BOOL = Rule("true or false", _returning(lambda v: isinstance(v, bool)))
 
 
-def integer(lo: int, hi: int | None = None) -> Rule:
-    expected = f"an integer >= {lo}" if hi is None else f"an integer from {lo} to {hi}"
-    return Rule(expected, _returning(lambda v: _is_int(v) and lo <= v and (hi is None or v <= hi)))
+# Every number has both bounds: a value far outside what anyone means (1e308 seconds, 1e-300
+# requests per second) would pass a one-sided check and fail much later, in the middle of a run.
+def integer(lo: int, hi: int) -> Rule:
+    return Rule(f"an integer from {lo} to {hi}", _returning(lambda v: _is_int(v) and lo <= v <= hi))
 
 
-def number(lo: float, *, above: bool = False, hi: float | None = None, why: str = "") -> Rule:
-    """A finite int or float; `above` makes the lower bound exclusive."""
-    expected = f"a number {'>' if above else '>='} {lo}" + ("" if hi is None else f" and <= {hi}")
-    ok = (lambda v: v > lo) if above else (lambda v: v >= lo)
+def number(lo: float, hi: float) -> Rule:
+    """A finite int or float from `lo` to `hi`."""
     return Rule(
-        expected + why, _returning(lambda v: _is_number(v) and ok(v) and (hi is None or v <= hi))
+        f"a number from {lo:g} to {hi:g}", _returning(lambda v: _is_number(v) and lo <= v <= hi)
     )
 
 
@@ -339,9 +342,9 @@ class Scheduling:
 @dataclass(frozen=True)
 class Processing:
     batch_size: int = setting(
-        100, integer(1), "Symbols per batch; one progress line is logged per batch."
+        100, integer(1, 10_000), "Symbols per batch; one progress line is logged per batch."
     )
-    delay_between_batches_seconds: float = setting(0, number(0), "Pause between two batches.")
+    delay_between_batches_seconds: float = setting(0, number(0, 3600), "Pause between two batches.")
     max_workers: int = setting(
         8,
         integer(1, 64),
@@ -356,23 +359,23 @@ class Processing:
 class RateLimiting:
     edgar_requests_per_second: float = setting(
         9,
-        number(0, above=True),
+        number(EDGAR_LEAST_RATE, EDGAR_MOST_RATE),
         "Most EDGAR requests in any sliding second, for the whole process. SEC blocks clients "
         "above 10 for about 10 minutes, so more than 10 is refused unless "
-        "`sources.upstream_override` points at a test upstream.",
+        "`sources.upstream_override` points at a test upstream on loopback.",
     )
     yfinance_delay_seconds: float = setting(
-        0.5, number(0), "Least time between two Yahoo requests."
+        0.5, number(0, 60), "Least time between two Yahoo requests."
     )
     edgar_cooldown_seconds: float = setting(
         600,
-        number(0),
+        number(0, 3600),
         "After SEC answers 403 "
         '"Request Rate Threshold Exceeded", all EDGAR '
         "traffic pauses this long.",
     )
     request_timeout_seconds: float = setting(
-        30, number(0, above=True), "Timeout of every HTTP request (connect and read)."
+        30, number(0.1, 600), "Timeout of every HTTP request (connect and read)."
     )
     edgar_shared_limiter_file: Path | None = setting(
         None,
@@ -388,8 +391,8 @@ class RateLimiting:
 class Logging:
     log_directory: Path = setting("logs", PATH, "Folder of the log file.", path=True)
     log_file: str = setting("batch_refresh.log", FILE_NAME, "Log file name inside `log_directory`.")
-    max_log_size_mb: float = setting(10, number(0, above=True), "Size at which the log rotates.")
-    backup_count: int = setting(5, integer(0), "Rotated log files kept.")
+    max_log_size_mb: float = setting(10, number(0.0001, 10_000), "Size at which the log rotates.")
+    backup_count: int = setting(5, integer(0, 1000), "Rotated log files kept.")
     log_level: str = setting("INFO", LEVEL, "Least severity written; stored in upper case.")
     console_output: bool = setting(False, BOOL, "Also log to the console (as `--verbose` does).")
 
@@ -412,13 +415,13 @@ class Database:
     backup_directory: Path = setting("backups", PATH, "Folder of the backups.", path=True)
     keep_last_n_backups: int = setting(
         7,
-        integer(1),
+        integer(1, 1000),
         "Newest restore points kept, with the older points they are built on; older ones are "
         "deleted.",
     )
     full_backup_every: int = setting(
         7,
-        integer(1),
+        integer(1, 1000),
         "At most this many points per chain: every Nth point is a full one (also when the "
         "incrementals since the last full one outweigh half of it). 1: every point is full.",
     )
@@ -427,7 +430,7 @@ class Database:
 @dataclass(frozen=True)
 class ErrorHandling:
     max_consecutive_failures: int = setting(
-        25, integer(1), "This many failed stocks in a row abort the run (exit 1)."
+        25, integer(1, 1_000_000), "This many failed stocks in a row abort the run (exit 1)."
     )
     retry_failed_stocks: bool = setting(
         True, BOOL, "Retry the failed stocks once more at the end of the run."
@@ -451,7 +454,7 @@ class ErrorHandling:
 class Reporting:
     generate_summary: bool = setting(True, BOOL, "Write a JSON summary of each run.")
     summary_directory: Path = setting("reports", PATH, "Folder of the summaries.", path=True)
-    keep_last_n_reports: int = setting(30, integer(1), "Newest summaries kept.")
+    keep_last_n_reports: int = setting(30, integer(1, 100_000), "Newest summaries kept.")
     dashboard: bool = setting(
         True, BOOL, "Write `dashboard.html` in summary_directory: the last 30 runs at a glance."
     )
@@ -543,7 +546,8 @@ class Sources:
         _nullable(ORIGIN),
         "Send every upstream "
         "request to this address instead (the fake "
-        "upstream); hosts not known are refused.",
+        "upstream); hosts not known are refused. Only an address on loopback may take more "
+        "than SEC's 10 EDGAR requests per second.",
     )
 
 
@@ -667,13 +671,28 @@ def load_config(path: str | Path) -> Config:
     loader = _Loader(file, str(path))
     config = loader.build(Config, raw, "", path=file, warnings=())
     _check_notifications(loader, config.notifications)
-    if config.rate_limiting.edgar_requests_per_second > 10 and not config.sources.upstream_override:
+    rate = config.rate_limiting.edgar_requests_per_second
+    if rate > SEC_MOST_RATE and not on_loopback(config.sources.upstream_override):
         raise loader.fail(
             "rate_limiting.edgar_requests_per_second",
-            "a number above 0 and at most 10 (SEC allows 10 per second)",
-            _show(config.rate_limiting.edgar_requests_per_second),
+            f"a number from {EDGAR_LEAST_RATE} to {SEC_MOST_RATE} (SEC allows 10 per second; "
+            "more only with sources.upstream_override on loopback, a test upstream)",
+            _show(rate),
         )
     return dataclasses.replace(config, warnings=tuple(loader.warnings))
+
+
+def on_loopback(origin: str | None) -> bool:
+    """Whether `origin` is this machine: only there can a test upstream take more than SEC."""
+    host = urlsplit(origin).hostname if origin else None
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_notifications(loader: _Loader, notifications: Notifications) -> None:
