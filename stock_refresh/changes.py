@@ -13,6 +13,7 @@ weekends and federal holidays, so those days are not asked for at all.
 """
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from pandas.tseries.holiday import USFederalHolidayCalendar
 
 from .forms import PERIODIC_FORMS
 from .http import NotFound, UpstreamError, Upstreams
+from .wire import decode_body
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +51,36 @@ def index_url(day: date) -> str:
 
 
 def periodic_filers(text: str) -> set[int]:
-    """CIKs with a periodic report (PERIODIC_FORMS, amendments too) in a `form.YYYYMMDD.idx`."""
+    """CIKs with a periodic report (PERIODIC_FORMS, amendments too) in a `form.YYYYMMDD.idx`.
+
+    ValueError for a body that is not a whole index: a missing header, or any line that is not
+    a filing (`FORM  COMPANY  CIK  YYYYMMDD  edgar/data/...`). A cut or garbled index read as
+    it comes would drop its filers silently, and their new reports would go unasked for.
+    """
+    head, dashes, body = text.partition("\n-----")
+    if not dashes or "Form Type" not in head.rsplit("\n", 1)[-1]:
+        raise ValueError("not an EDGAR form index: no 'Form Type' header")
     ciks = set()
-    body = text.split("\n-----", 1)[-1] if "\n-----" in text else ""
-    for line in body.splitlines()[1:]:
+    for number, line in enumerate(body.split("\n")[1:], start=1):
+        if not line.strip():
+            continue
         form = line[:FORM_COLUMN].strip().removesuffix("/A")
         parts = line[FORM_COLUMN:].split()
-        if form in PERIODIC_FORMS and len(parts) >= 3 and parts[-3].isdigit():
+        if not (
+            len(parts) >= 3
+            and parts[-3].isdigit()
+            and re.fullmatch(r"\d{8}", parts[-2])
+            and parts[-1].startswith("edgar/data/")
+        ):
+            raise ValueError(f"form index line {number} is not a filing: {line[:80]!r}")
+        if form in PERIODIC_FORMS:
             ciks.add(int(parts[-3]))
     return ciks
+
+
+def read_index(data: bytes, encoding: str) -> set[int]:
+    """A daily index body as it came off the wire -> its periodic filers (see above)."""
+    return periodic_filers(decode_body(data, encoding).decode("latin-1"))
 
 
 def last_published_day(now: datetime) -> date:
@@ -80,7 +103,7 @@ def scan_daily_indexes(upstreams: Upstreams, through: date, now: datetime) -> In
     while day <= newest:
         if day.weekday() < 5 and day not in closed:
             try:
-                scan.ciks |= periodic_filers(upstreams.get(index_url(day)).text)
+                scan.ciks |= upstreams.get_body(index_url(day), parse=read_index)
                 scan.days_read += 1
             except NotFound:
                 if today - day <= MISSING_MEANS_HOLIDAY_AFTER:

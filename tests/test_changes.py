@@ -83,6 +83,36 @@ def test_a_missing_recent_weekday_index_means_unknown():
     assert "unreadable" in scan.notes[0]
 
 
+@pytest.mark.parametrize("fault", ["malformed", "empty"])
+def test_an_index_that_is_not_whole_means_unknown_not_nobody_filed(fault):
+    """Half an index (or none) read as it came would drop the filers it lost: asked every
+    company instead."""
+    with FakeUpstream(
+        companies=2,
+        as_of="2026-11-20",
+        faults=f"www.sec.gov/Archives/edgar/daily-index/*={fault}",
+    ) as fake:
+        scan = scan_daily_indexes(
+            upstreams_for(fake.url, retries=1), date(2026, 11, 18), utc("2026-11-20 07:00")
+        )
+        asked = [r["path"] for r in fake.requests() if "daily-index" in r["path"]]
+    assert scan.ciks is None and scan.through == date(2026, 11, 18)
+    assert "unreadable" in scan.notes[0]
+    assert len(asked) == 2  # the bad body was retried like any other bad answer
+
+
+def test_a_cut_or_garbled_index_is_refused():
+    text = (FIXTURES / "edgar/index/form.20200318.idx").read_text()
+    with pytest.raises(ValueError, match="not a filing"):
+        periodic_filers(text[: len(text) // 2] + "\x00<<garbage>>")
+    with pytest.raises(ValueError, match="not a filing"):
+        periodic_filers(text.replace("edgar/data/1785173/", "edgar/dat", 1))
+    with pytest.raises(ValueError, match="no 'Form Type' header"):
+        periodic_filers("")
+    with pytest.raises(ValueError, match="no 'Form Type' header"):
+        periodic_filers("<html><body>Page Not Found</body></html>")
+
+
 @pytest.mark.parametrize(
     "now, newest",
     [
