@@ -9,6 +9,7 @@ failure into two.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
@@ -25,7 +26,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from . import clock
-from .files import owner_only_dir
+from .files import open_private, owner_only_dir
 from .logs import journal_prefix
 from .redact import redact, scrub, secrets_of
 
@@ -214,7 +215,9 @@ def webhook_target(url: str) -> str:
     """A Slack or Discord webhook URL as apprise knows it; any other URL as a JSON POST."""
     import apprise
 
-    if apprise.Apprise.instantiate(url) is not None:
+    with _apprise_lines():  # "Unparseable URL <the whole URL>" is expected here, and secret
+        known = apprise.Apprise.instantiate(url) is not None
+    if known:
         return url
     parts = urlsplit(url)
     return urlunsplit(parts._replace(scheme="jsons" if parts.scheme == "https" else "json"))
@@ -256,14 +259,24 @@ class _Captured(logging.Handler):
         self.lines.append(record.getMessage())
 
 
+@contextlib.contextmanager
+def _apprise_lines():
+    """Apprise's log lines meanwhile, kept from every handler: they may hold whole URLs."""
+    apprise_log = logging.getLogger("apprise")
+    captured = _Captured()
+    propagate, apprise_log.propagate = apprise_log.propagate, False
+    apprise_log.addHandler(captured)
+    try:
+        yield captured.lines
+    finally:
+        apprise_log.removeHandler(captured)
+        apprise_log.propagate = propagate
+
+
 def _apprise_send(url: str, succeeded: bool, title: str, body: str) -> None:
     import apprise
 
-    apprise_log = logging.getLogger("apprise")
-    apprise_log.propagate = False  # its lines may hold tokens; they are shown scrubbed
-    captured = _Captured()
-    apprise_log.addHandler(captured)
-    try:
+    with _apprise_lines() as lines:
         service = apprise.Apprise.instantiate(url)
         ok = service is not None and service.notify(
             body=body,
@@ -272,10 +285,8 @@ def _apprise_send(url: str, succeeded: bool, title: str, body: str) -> None:
             body_format=apprise.NotifyFormat.TEXT,
             overflow=apprise.OverflowMode.TRUNCATE,
         )
-    finally:
-        apprise_log.removeHandler(captured)
     if not ok:
-        why = "; ".join(captured.lines) or "not delivered"
+        why = "; ".join(lines) or "not delivered"
         raise RuntimeError(scrub(why, secrets_of([url])))
 
 
@@ -333,7 +344,8 @@ def _record(log_dir: Path, line: str, echo: bool = True) -> None:
         print(journal_prefix(logging.ERROR) + line, file=sys.stderr, flush=True)
     try:
         owner_only_dir(log_dir)
-        with open(log_dir / FAILURE_LOG, "a", encoding="utf-8") as f:
+        fd = open_private(log_dir / FAILURE_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
             f.write(f"{clock.now().isoformat()} {line}\n")
     except OSError as e:
         log.warning("cannot write %s: %s", log_dir / FAILURE_LOG, e)

@@ -20,12 +20,31 @@ def expand(text: str, environ: Mapping[str, str]) -> str:
     return _VARIABLE.sub(value, text)
 
 
+# Schemes whose host is a server's name. In most other apprise URLs the "host" is a secret
+# itself: slack://TokenA/TokenB/TokenC, discord://WebhookID/Token, tgram://BotToken/ChatID.
+SERVER_SCHEMES = {
+    "http",
+    "https",
+    "json",
+    "jsons",
+    "xml",
+    "xmls",
+    "form",
+    "forms",
+    "mailto",
+    "mailtos",
+}
+
+
 def redact(url: str) -> str:
-    """`scheme://host:port`, and `/...` when the URL had user info, a path or a query; text
-    that is no URL at all may be a secret pasted on its own, so none of it is shown."""
+    """`scheme://host:port`, and `/...` when the URL had user info, a path or a query; only
+    `scheme://...` for a scheme whose host may be a token; text that is no URL at all may be a
+    secret pasted on its own, so none of it is shown."""
     if "://" not in url:
         return "(text that is not a URL)"
     parts = urlsplit(url)
+    if parts.scheme.lower() not in SERVER_SCHEMES:
+        return f"{parts.scheme}://..."
     try:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:

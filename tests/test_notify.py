@@ -20,7 +20,7 @@ from apprise.plugins.slack import NotifySlack
 from stock_refresh import notify
 from stock_refresh.notify import notify_failure, notify_run_result
 from stock_refresh.redact import redact
-from tests.conftest import cli_env, only_report, write_config
+from tests.conftest import cli_env, only_report, run_cli, write_config
 from tests.paths import ROOT
 from tests.pinned import pinned
 from tests.upstream import FakeUpstream
@@ -210,7 +210,7 @@ def test_slack_and_discord_get_their_own_shapes_within_their_limits(hook, monkey
         tmp_path / "logs",
         "/srv/reports/batch_summary_20261202_070000.json",
     )
-    assert result.sent == ["discord://1234/...", "slack://ta/..."], result.errors
+    assert result.sent == ["discord://...", "slack://..."], result.errors
     paths = [path for _, path, _ in hook.requests]
     assert paths[0].startswith("/api/webhooks/1234/DISCORDTOKEN")
     assert paths[1] == "/services/TA/BB/SLACKTOKEN"
@@ -328,7 +328,11 @@ def test_run_succeeded(summary, expected):
     [
         ("mailtos://jane:pw@gmail.com:465/?to=a@b.org", "mailtos://gmail.com:465/..."),
         ("https://hc-ping.com/0f1e2d", "https://hc-ping.com/..."),
-        ("ntfy://ntfy.sh", "ntfy://ntfy.sh"),
+        ("ntfy://my-private-topic", "ntfy://..."),
+        ("slack://TA1SECRET/BB2SECRET/CC3SECRET", "slack://..."),
+        ("discord://1234567/WEBHOOKTOKEN", "discord://..."),
+        ("json://user:pw@hooks.lan:8080/x", "json://hooks.lan:8080/..."),
+        ("http://127.0.0.1:9/", "http://127.0.0.1:9"),
         ("xoxb-1234-secret-token", "(text that is not a URL)"),
         ("${NOPE}", "(text that is not a URL)"),
     ],
@@ -456,3 +460,37 @@ def test_a_quiet_night_is_a_full_success_rate():
     assert success_rate(0, 0, "completed") == 100.0
     assert success_rate(0, 0, "aborted") == 0.0
     assert success_rate(3, 4, "completed") == 75.0
+
+
+def test_no_secret_of_any_channel_reaches_a_log_a_report_or_the_console(tmp_path):
+    """A run that fails (no upstream at all) and the failure unit after it, both verbose and
+    with every channel failing: the secrets in the URLs' user info, path and query are nowhere."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    secrets = ("PWSECRET", "TOKSECRET", "PATHSECRET", "QUERYSECRET", "HCSECRET")
+    config = write_config(
+        tmp_path,
+        f"http://127.0.0.1:{closed}",
+        logging={"console_output": True},
+        notifications={
+            "enabled": True,
+            "webhook_url": f"http://127.0.0.1:{closed}/services/T0/PATHSECRET?token=QUERYSECRET",
+            "urls": [f"json://user:PWSECRET@127.0.0.1:{closed}/TOKSECRET"],
+            "healthcheck_url": f"http://127.0.0.1:{closed}/HCSECRET",
+        },
+    )
+    runs = [
+        run_cli("--config", config, "--verbose"),
+        run_cli("--config", config, "--verbose", "--notify-failure", "stock-refresh.service"),
+    ]
+    assert [r.returncode for r in runs] == [1, 0], runs[0].stderr[-2000:]
+    console = "".join(r.stdout + r.stderr for r in runs)
+    assert "notification via json://127.0.0.1" in console  # the failures are told, redacted
+    assert f"healthcheck ping http://127.0.0.1:{closed}/... failed" in console
+    written = [
+        p.read_text() for folder in ("logs", "reports") for p in (tmp_path / folder).iterdir()
+    ]
+    for text in [console, *written]:
+        for secret in secrets:
+            assert secret not in text
