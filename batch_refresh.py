@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """stock-refresh: keep a stock screener's SQLite database fresh from SEC EDGAR and Yahoo.
 
-Exit codes: 0 done, 1 failures over the threshold or aborted, 2 bad usage or configuration,
-73 the --demo folder cannot be written, 75 another refresh is running;
+Exit codes: 0 done, 1 aborted (or terminated), 2 bad usage or configuration, 3 done but some
+stocks failed on upstream faults, 73 the --demo folder cannot be written, 75 another refresh is
+running;
 --restore's own codes are in stock_refresh/restore.py.
 """
 
@@ -10,20 +11,28 @@ import argparse
 import sys
 from pathlib import Path
 
-from stock_refresh import clock
-from stock_refresh.config import ConfigError, load_config
+from stock_refresh.stop import Terminated, catch_sigterm
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "batch_config.json"
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad argument is one line, like every other error of the job (argparse adds the usage)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
+    from stock_refresh import clock
+
+    parser = OneLineParser(
         prog="batch_refresh.py",
         description="Refresh every NYSE and NASDAQ common stock: fundamentals from SEC EDGAR, "
         "market data from Yahoo, written to SQLite, with a JSON summary report.",
-        epilog="exit codes: 0 done, 1 failures over the threshold or aborted, "
-        "2 bad usage or configuration, 73 the --demo folder cannot be written, "
-        "75 another refresh is running. "
+        epilog="exit codes: 0 done, 1 aborted or terminated, 2 bad usage or configuration, "
+        "3 done but some stocks failed on upstream faults, "
+        "73 the --demo folder cannot be written, 75 another refresh is running. "
         f"{clock.NOW_ENV}={clock.EXAMPLE} runs as if started at that moment (UTC offset required)",
     )
     parser.add_argument(
@@ -112,7 +121,18 @@ def symbol_list(text: str) -> list[str]:
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    try:
+        return dispatch(parse_args(argv))
+    except Terminated as error:
+        print(f"{error} before the run started; nothing was changed", file=sys.stderr)
+        return 1
+
+
+def dispatch(args) -> int:
+    # imported here, not at the top: a SIGTERM while they load is then caught by main()
+    from stock_refresh import clock
+    from stock_refresh.config import ConfigError, load_config
+
     if args.demo is not None:
         from stock_refresh.demo import main as demo
 
@@ -162,4 +182,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    catch_sigterm()  # first thing: from here on a SIGTERM ends the job with one line
     sys.exit(main())

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import clock, points
-from .files import owner_only_dir
+from .files import open_private, os_error_line, owner_only_dir
 from .points import HASH_SIZE, Point, PointError
 
 BUSY_TIMEOUT_SECONDS = 30
@@ -65,7 +65,7 @@ def _one_line(message: str) -> str:
 
 
 def _remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         path.unlink()
 
 
@@ -222,7 +222,7 @@ def _write(view: memoryview, parent, scratch: Path) -> None:
         "page_count": page_count,
         "stored_pages": len(numbers) if parent else page_count,
     }
-    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = open_private(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     with os.fdopen(fd, "wb") as handle:
         points.write_point(handle, manifest, hashes, numbers, pages)
         handle.flush()
@@ -271,11 +271,11 @@ def backup_database(
     db_path, backup_dir = Path(db_path), Path(backup_dir)
     if not db_path.exists() or not db_path.stat().st_size:
         return None
-    owner_only_dir(backup_dir)
-    _remove_scratch(backup_dir)
     snapshot = backup_dir / f"{SCRATCH_PREFIX}snapshot-{os.getpid()}.tmp"
     scratch = backup_dir / f"{SCRATCH_PREFIX}point-{os.getpid()}.tmp"
     try:
+        owner_only_dir(backup_dir)
+        _remove_scratch(backup_dir)
         with ThreadPoolExecutor(1) as pool:
             # integrity_check of the database runs on the other core, in a read transaction of
             # its own, while the snapshot is hashed, packed and read back
@@ -290,19 +290,20 @@ def backup_database(
         if result != "ok":
             raise BackupError(_one_line(f"backup of {db_path} failed integrity_check: {result}"))
         made = _name(backup_dir, now, "incr" if parent else "full", scratch)
+        points.fsync(backup_dir)
+        _prune(backup_dir, keep, made)
+        header = points.read_header(made)
+        return BackupResult(
+            path=made,
+            kind=header.manifest["kind"],
+            size_bytes=made.stat().st_size,
+            stored_pages=header.manifest["stored_pages"],
+            page_count=header.page_count,
+            all_points_bytes=points.total_bytes(backup_dir),
+        )
     except (sqlite3.Error, OSError, PointError) as exc:
-        raise BackupError(_one_line(f"backup of {db_path} failed: {exc}")) from exc
+        cause = os_error_line(exc) if isinstance(exc, OSError) else exc
+        raise BackupError(_one_line(f"backup of {db_path} failed: {cause}")) from exc
     finally:
         _remove(snapshot)
         _remove(scratch)
-    points.fsync(backup_dir)
-    _prune(backup_dir, keep, made)
-    header = points.read_header(made)
-    return BackupResult(
-        path=made,
-        kind=header.manifest["kind"],
-        size_bytes=made.stat().st_size,
-        stored_pages=header.manifest["stored_pages"],
-        page_count=header.page_count,
-        all_points_bytes=points.total_bytes(backup_dir),
-    )

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from . import clock
-from .files import owner_only_dir
+from .files import open_private, os_error_line, owner_only_dir
 
 
 def lock_path_for(db_path: Path) -> Path:
@@ -21,14 +21,21 @@ class LockHeld(Exception):
     """Another refresh holds the lock."""
 
 
+class LockError(Exception):
+    """The lock file cannot be made or opened; the message names it and the cause."""
+
+
 class RunLock:
     def __init__(self, path: Path):
         self.path = path
         self._fd: int | None = None
 
     def __enter__(self) -> "RunLock":
-        owner_only_dir(self.path.parent)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            owner_only_dir(self.path.parent)
+            fd = open_private(self.path, os.O_RDWR | os.O_CREAT)
+        except OSError as error:
+            raise LockError(f"lock file not usable: {os_error_line(error)}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

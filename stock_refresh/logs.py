@@ -15,7 +15,7 @@ from logging.handlers import RotatingFileHandler
 
 from tqdm import tqdm
 
-from .files import owner_only_dir
+from .files import open_private, os_error_line, owner_only_dir
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # The full story of a failure (exception chains): written to the log file, kept off the console
@@ -23,6 +23,10 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 DETAIL_LOGGER = "stock_refresh.detail"
 SYSTEMD_ENV = ("JOURNAL_STREAM", "INVOCATION_ID")  # set by systemd for the units it starts
 _PRIORITIES = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6}
+
+
+class LogError(Exception):
+    """The log file cannot be opened; the message names it and the cause."""
 
 
 def under_systemd() -> bool:
@@ -39,6 +43,18 @@ def journal_prefix(level: int) -> str:
     return f"<{priority(level)}>" if under_systemd() else ""
 
 
+class _PrivateLog(RotatingFileHandler):
+    """The log file and its rotations: owner-only, and never appended to through a symlink.
+    Opened at once, so a log that cannot be written stops the job before it starts."""
+
+    def __init__(self, path, **kwargs):
+        super().__init__(path, encoding="utf-8", **kwargs)
+
+    def _open(self):
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        return os.fdopen(open_private(self.baseFilename, flags), "a", encoding="utf-8")
+
+
 class _ConsoleFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return journal_prefix(record.levelno) + super().format(record)
@@ -51,24 +67,27 @@ def setup_logging(config, verbose: bool, to_file: bool = True) -> None:
         handler.close()
     level = logging.DEBUG if verbose else getattr(logging, config.logging.log_level)
     root.setLevel(level)
-    if to_file:
-        directory = config.logging.log_directory
-        owner_only_dir(directory)
-        path = directory / config.logging.log_file
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        file_handler = RotatingFileHandler(
-            path,
-            maxBytes=int(config.logging.max_log_size_mb * 2**20),
-            backupCount=config.logging.backup_count,
-        )
-        file_handler.setFormatter(logging.Formatter(FORMAT))
-        root.addHandler(file_handler)
     if verbose or config.logging.console_output or not to_file or under_systemd():
         console = logging.StreamHandler(sys.stderr)
         console.setFormatter(_ConsoleFormatter("%(levelname)s %(message)s"))
         if not verbose:
             console.addFilter(lambda record: not record.name.startswith(DETAIL_LOGGER))
         root.addHandler(console)
+    if to_file:
+        path = config.logging.log_directory / config.logging.log_file
+        try:
+            owner_only_dir(path.parent)
+            file_handler = _PrivateLog(
+                path,
+                maxBytes=int(config.logging.max_log_size_mb * 2**20),
+                backupCount=config.logging.backup_count,
+            )
+        except OSError as error:
+            if not root.handlers:  # not Python's last-resort handler: the run's line says it
+                root.addHandler(logging.NullHandler())
+            raise LogError(f"log file not writable: {os_error_line(error)}") from None
+        file_handler.setFormatter(logging.Formatter(FORMAT))
+        root.addHandler(file_handler)
     for noisy in ("yfinance", "peewee", "urllib3", "curl_cffi"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 

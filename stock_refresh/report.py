@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .files import owner_only_dir
+from .files import open_private, owner_only_dir
 
 
 @dataclass
@@ -113,7 +113,7 @@ def write_report(report: dict, directory: Path, keep: int, now: datetime) -> Pat
     while path.exists():
         path = directory / f"batch_summary_{now:%Y%m%d_%H%M%S}_{suffix}.json"
         suffix += 1
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     with os.fdopen(fd, "w") as out:
         json.dump(report, out, indent=2)
         out.write("\n")

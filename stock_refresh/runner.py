@@ -4,7 +4,6 @@
 import ctypes
 import logging
 import os
-import signal
 import sqlite3
 import sys
 import time
@@ -13,20 +12,22 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from . import clock, market_calendar, store
+from . import clock, market_calendar, store, yahoo
 from .backup import BackupError, backup_database
 from .changes import IndexScan, last_published_day, scan_daily_indexes
 from .dashboard import write_dashboard
 from .fetch import Sources, fetch_market_data, fetch_stock_data
+from .files import os_error_line
 from .http import UnknownSymbol, UpstreamError, Upstreams
 from .limiter import wall_seconds
-from .lock import LockHeld, RunLock, lock_path_for
-from .logs import Progress, setup_logging
+from .lock import LockError, LockHeld, RunLock, lock_path_for
+from .logs import DETAIL_LOGGER, LogError, Progress, setup_logging
 from .metrics import write_metrics
 from .models import StockData
 from .notify import notify_run_result, ping
 from .plan import ALL_KINDS, EDGAR_KINDS, MARKET_ONLY, plan_run
 from .report import RunStats, build_report, write_report
+from .stop import Terminated, ignore_sigterm
 from .symbols import SymbolListError, choose_symbols, clean_symbols, fetch_symbol_lists
 from .yahoo import QUOTE_BATCH
 
@@ -47,10 +48,6 @@ class Options:
 
 class Abort(Exception):
     """The run must stop now; the message becomes the report's abort reason."""
-
-
-class Terminated(Exception):
-    """SIGTERM (systemd's stop or timeout): end cleanly so the next run can resume."""
 
 
 def lock_path(config) -> Path:
@@ -79,6 +76,7 @@ def run(config, options: Options) -> int:
         setup_logging(config, options.verbose, to_file=False)
         return dry_run(config, options)
     old_umask = os.umask(0o077)
+    refresh = Refresh(config, options)
     try:
         setup_logging(config, options.verbose)
         for warning in config_warnings(config):
@@ -88,11 +86,13 @@ def run(config, options: Options) -> int:
         with RunLock(lock_path(config)):
             cap_malloc_arenas()
             ping(config.notifications, "start")
-            return Refresh(config, options).run()
+            return refresh.run()
     except LockHeld as error:
         print(error, file=sys.stderr)
         log.warning("%s", error)
         return EXIT_LOCKED
+    except (LogError, LockError, Terminated) as error:
+        return refresh.not_started(str(error))
     finally:
         os.umask(old_umask)
 
@@ -159,8 +159,8 @@ class Refresh:
         self.config = config
         self.options = options
         self.force = options.force or config.processing.force_refresh
-        self.sources = Sources.from_config(config, config.processing.max_workers)
-        self.upstreams = self.sources.upstreams
+        self.upstreams = Upstreams.from_config(config)
+        self.sources: Sources | None = None  # made by run(): it starts threads and a helper
         self.stats = RunStats(started=clock.started())
         self.consecutive_failures = 0
         self.retrying = False
@@ -172,8 +172,9 @@ class Refresh:
         status, exit_code, abort_reason = "completed", EXIT_OK, None
         symbol_info: dict = {}
         db = run_id = resumed_from = scan = None
-        previous_handler = signal.signal(signal.SIGTERM, self._terminate)
         try:
+            yahoo.configure(yahoo.default_cache_dir(config.path.parent))
+            self.sources = Sources.create(self.upstreams, config.processing.max_workers)
             if config.database.backup_before_run:
                 backup = backup_database(
                     config.database.path,
@@ -220,26 +221,41 @@ class Refresh:
             status, exit_code = "interrupted", EXIT_FAILED
             abort_reason = str(error) or "interrupted (Ctrl-C)"
             log.error(
-                "run interrupted: %s; the next run resumes where this one stopped", abort_reason
+                "run interrupted: %s; the next run resumes where this one stopped",
+                abort_reason,
             )
         except (Abort, SymbolListError, BackupError) as error:
             status, exit_code, abort_reason = "aborted", EXIT_FAILED, str(error)
             log.error("run aborted: %s", error)
-        except sqlite3.OperationalError as error:
-            abort_reason = (
-                f"database error on {config.database.path}: {error} "
-                "(is the disk full or the file unwritable?)"
+        except sqlite3.Error as error:
+            hint = " (is the disk full or the file unwritable?)"
+            abort_reason = f"database error on {config.database.path}: {error}" + (
+                hint if isinstance(error, sqlite3.OperationalError) else ""
             )
             status, exit_code = "aborted", EXIT_FAILED
             log.error("run aborted: %s", abort_reason)
+        except OSError as error:
+            status, exit_code = "aborted", EXIT_FAILED
+            abort_reason = f"cannot write {os_error_line(error)}"
+            log.error("run aborted: %s", abort_reason)
+        except Exception as error:  # a defect: still one line, a report and a closed run row
+            status, exit_code = "aborted", EXIT_FAILED
+            abort_reason = f"unexpected {type(error).__name__}: {error}"
+            log.error("run aborted: %s", abort_reason)
+            logging.getLogger(DETAIL_LOGGER).error("traceback", exc_info=error)
         finally:
-            signal.signal(signal.SIGTERM, previous_handler)
-            self.sources.close()
-            self.stats.helper_peak_rss_mb = self.sources.parser.peak_rss_mb
+            ignore_sigterm()  # the run's end is written whole; SIGKILL still ends a hang
+            if self.sources:
+                self.sources.close()
+                self.stats.helper_peak_rss_mb = self.sources.parser.peak_rss_mb
         return self._finish(db, run_id, resumed_from, status, exit_code, abort_reason, symbol_info)
 
-    def _terminate(self, signum, frame):
-        raise Terminated("terminated by signal (SIGTERM)")
+    def not_started(self, reason: str) -> int:
+        """A run stopped before it opened the database (its log or lock file unusable, or
+        SIGTERM): one line, and the report, metrics and notifications of an aborted run."""
+        ignore_sigterm()
+        log.error("run aborted: %s", reason)
+        return self._finish(None, None, None, "aborted", EXIT_FAILED, reason, {})
 
     def _now(self) -> str:
         return clock.now().isoformat()
@@ -455,25 +471,37 @@ class Refresh:
         )
         report_path = None
         if self.config.reporting.generate_summary:
-            report_path = write_report(
-                report,
-                self.config.reporting.summary_directory,
-                self.config.reporting.keep_last_n_reports,
-                ended,
-            )
-            log.info("report written to %s", report_path)
+            try:
+                report_path = write_report(
+                    report,
+                    self.config.reporting.summary_directory,
+                    self.config.reporting.keep_last_n_reports,
+                    ended,
+                )
+                log.info("report written to %s", report_path)
+            except OSError as error:
+                failure = f"report not written: {os_error_line(error)}"
+                log.error("run failed: %s", failure)
+                exit_code = EXIT_FAILED
+                status = "interrupted" if status == "interrupted" else "failed"
+                abort_reason = f"{abort_reason}; {failure}" if abort_reason else failure
+                report.update(status=status, exit_code=exit_code, abort_reason=abort_reason)
         if db is not None and run_id is not None and status != "interrupted":
             # an interrupted run stays 'running', like a killed one, so the next run resumes it
-            store.finish_run(
-                db,
-                run_id,
-                ended.isoformat(),
-                status,
-                exit_code,
-                {k: report[k] for k in ("total_stocks", "successful", "failed", "skipped")},
-                abort_reason=abort_reason,
-                report_path=str(report_path) if report_path else None,
-            )
+            try:
+                store.finish_run(
+                    db,
+                    run_id,
+                    ended.isoformat(),
+                    status,
+                    exit_code,
+                    {k: report[k] for k in ("total_stocks", "successful", "failed", "skipped")},
+                    abort_reason=abort_reason,
+                    report_path=str(report_path) if report_path else None,
+                )
+            except sqlite3.Error as error:
+                log.error("run %d not closed in the database: %s", run_id, error)
+                exit_code = report["exit_code"] = EXIT_FAILED
         self._monitoring(db, report)
         notify_run_result(
             self.config.notifications, report, self.config.logging.log_directory, report_path
