@@ -118,3 +118,25 @@ def test_sec_throttle_pauses_edgar_and_the_run_completes(tmp_path):
     assert report["upstreams"]["edgar"]["throttled"] >= 1
     assert report["failed"] == 0
     assert 403 in statuses
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_a_failing_request_is_asked_retries_plus_one_times_and_once_more_at_the_end(
+    tmp_path, retries
+):
+    """Retries happen in one place per request, parsing included: an answer that is always
+    500 and one that is always malformed JSON are each asked N + 1 times, then once in the
+    end-of-run retry pass."""
+    broken = {"SYXA": FACTS.format(9000000), "SYXB": FACTS.format(9000001)}
+    faults = f"{broken['SYXA']}=status:500;{broken['SYXB']}=malformed"
+    with FakeUpstream(companies=3, faults=faults) as fake:
+        config = write_config(tmp_path, fake.url, error_handling={"max_retries_per_stock": retries})
+        result = run_cli("--config", config, "--symbols", "SYXA,SYXB,SYXC")
+        asked = [f"{r['host']}{r['path']}" for r in fake.requests()]
+    assert result.returncode == 3, result.stderr[-2000:]
+    failures = only_report(tmp_path)["failures"]
+    assert sorted(failures) == ["SYXA", "SYXB"]
+    assert failures["SYXA"]["error_type"] == "Transient"
+    assert failures["SYXB"]["error_type"] == "MalformedResponse"
+    for path in broken.values():
+        assert asked.count(path) == retries + 1 + 1, path
