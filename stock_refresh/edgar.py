@@ -4,7 +4,7 @@ import logging
 import threading
 from typing import NamedTuple
 
-from .http import Malformed, UpstreamError, Upstreams
+from .http import Incomplete, Malformed, NotFound, UpstreamError, Upstreams
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,10 @@ class CikMap:
     def cik(self, symbol: str) -> int | None:
         with self._lock:
             if self._map is None:
-                self._map = parse_cik_map(self._upstreams.get_json(TICKERS_URL))
+                try:
+                    self._map = parse_cik_map(self._upstreams.get_json(TICKERS_URL))
+                except NotFound as error:  # SEC's own list: missing is SEC's fault, not ours
+                    raise Incomplete(f"SEC's ticker list is missing ({error})") from None
         return self._map.get(symbol)
 
 
