@@ -4,14 +4,17 @@ EDGAR gives the filed figures (earnings history from companyfacts, the filings l
 submissions, the newest 10-K/10-Q sections from the primary documents). Yahoo gives what EDGAR
 does not have (price, P/E, market cap, dividend yield, institutional ownership, sector...), and
 its statements fill in only the years EDGAR lacks when EDGAR has fewer than five. Yahoo's
-snapshot does not depend on anything EDGAR says, so during a run it is fetched beside the
-EDGAR requests: a stock's chain of requests is then as long as the longer of the two.
+profile does not depend on anything EDGAR says, so during a run it is fetched beside the
+EDGAR requests: a stock's chain of requests is then as long as the longer of the two. A run
+fetches market data for many stocks at once (`fetch_market_data`) and asks `fetch_stock_data`
+for the other kinds; given "market" itself, it asks one quote for the stock.
 
 Each source's fetch returns what it got (`EdgarData`, `YahooData`); `fetch_stock_data` puts
 them together into the `StockData` that the store saves. What the database already holds comes
 in as a `Known`, so nothing here knows how the store keeps it.
 """
 
+import dataclasses
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -96,9 +99,9 @@ def fetch_stock_data(
 ) -> StockData:
     """Fetch the data `kinds` of one stock; `known` is what the database already holds of it."""
     cik = sources.ciks.cik(symbol)
-    snapshot = None
-    if kinds & YAHOO_KINDS and sources.side:  # Yahoo's answer does not wait on EDGAR's
-        snapshot = sources.side.submit(sources.yahoo.snapshot, symbol)
+    profile = None
+    if "profile" in kinds and sources.side:  # Yahoo's answer does not wait on EDGAR's
+        profile = sources.side.submit(sources.yahoo.profile, symbol)
     filed = EdgarData()
     if cik and kinds & EDGAR_KINDS:
         filed = fetch_edgar(cik, sources, kinds, known or Known())
@@ -110,7 +113,7 @@ def fetch_stock_data(
     if kinds & YAHOO_KINDS or need_statements:
         periods = {(row["year"], row["period"]) for row in filed.earnings}
         quoted = fetch_yahoo(
-            symbol, sources.yahoo, kinds, periods if need_statements else None, snapshot
+            symbol, sources.yahoo, kinds, periods if need_statements else None, profile
         )
         if not quoted.found:
             if not cik:
@@ -147,6 +150,13 @@ def fetch_market_data(symbols: list[str], sources: Sources) -> list[StockData]:
         for symbol in symbols
         if symbol in quotes
     ]
+
+
+def with_market_data(data: StockData, quoted: StockData) -> StockData:
+    """`data` with the market data of `quoted` (from a batch) added, its own values first."""
+    market = {k: v for k, v in quoted.metrics.items() if v is not None}
+    own = {k: v for k, v in data.metrics.items() if v is not None}
+    return dataclasses.replace(data, metrics={**market, **own}, kinds=data.kinds | quoted.kinds)
 
 
 def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:
@@ -231,15 +241,22 @@ def fetch_yahoo(
     client: Yahoo,
     kinds,
     filed_periods: set | None,
-    snapshot: Future | None,
+    profile: Future | None,
 ) -> YahooData:
-    """Profile and market data (from `snapshot` when it was started earlier) when `kinds` asks
-    for them; with `filed_periods`, Yahoo's statement rows of the periods not among them."""
+    """The profile (from `profile` when it was started earlier) and market data when `kinds`
+    asks for them, one request each; with `filed_periods`, Yahoo's statement rows of the
+    periods not among them."""
     out = YahooData()
     try:
-        if kinds & YAHOO_KINDS:
-            out.profile, out.metrics = snapshot.result() if snapshot else client.snapshot(symbol)
-            out.kinds |= kinds & YAHOO_KINDS
+        if "profile" in kinds:
+            out.profile, out.metrics = profile.result() if profile else client.profile(symbol)
+            out.kinds.add("profile")
+        if "market" in kinds:
+            quotes = client.quotes([symbol])
+            if symbol not in quotes:
+                raise NotFound(f"Yahoo quote for {symbol}: not in the answer")
+            out.metrics.update((k, v) for k, v in quotes[symbol].items() if v is not None)
+            out.kinds.add("market")
         if filed_periods is not None:
             out.earnings = [
                 row

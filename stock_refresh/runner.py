@@ -16,7 +16,7 @@ from . import clock, market_calendar, store, yahoo
 from .backup import BackupError, backup_database
 from .changes import IndexScan, last_published_day, scan_daily_indexes
 from .dashboard import write_dashboard
-from .fetch import Sources, fetch_market_data, fetch_stock_data
+from .fetch import Sources, fetch_market_data, fetch_stock_data, with_market_data
 from .files import os_error_line
 from .http import UnknownSymbol, UpstreamError, Upstreams
 from .limiter import wall_seconds
@@ -166,6 +166,9 @@ class Refresh:
         self.retrying = False
         self.plans: dict[str, frozenset] = {}
         self.states: dict[str, dict] = {}
+        self.failed_now: set[str] = set()  # in this pass over the stocks
+        self.unquoted: set[str] = set()  # left out of their quote batch's answer
+        self.quotes: dict[str, StockData] = {}  # batched market data awaiting its stock's rest
 
     def run(self) -> int:
         config = self.config
@@ -304,40 +307,61 @@ class Refresh:
         through = scan.through if scan else last_published_day(self.stats.started)
         store.set_job_state(db, INDEX_CURSOR, through.isoformat())
 
-    def _tasks(self, symbols: list[str]) -> list[list[str]]:
-        """One task per stock, except stocks that only need market data: those share one
-        Yahoo quote request per QUOTE_BATCH symbols. Single stocks go first: their chains of
-        requests are the long ones, and the batches fill the gaps."""
-        quote_only = [s for s in symbols if self.plans[s] == MARKET_ONLY]
-        batches = [quote_only[i : i + QUOTE_BATCH] for i in range(0, len(quote_only), QUOTE_BATCH)]
-        return [[s] for s in symbols if self.plans[s] != MARKET_ONLY] + batches
-
-    def _run_task(self, symbols: list[str]) -> list[StockData]:
-        if self.plans[symbols[0]] == MARKET_ONLY:
-            return fetch_market_data(symbols, self.sources)
-        known = store.known(None if self.force else self.states.get(symbols[0]))
-        return [fetch_stock_data(symbols[0], self.sources, self.plans[symbols[0]], known)]
-
     def _refresh(self, db, run_id: int, symbols: list[str]) -> None:
+        """Market data first, for every stock due, QUOTE_BATCH stocks per Yahoo request; then
+        each stock's other kinds (EDGAR, the profile) in a task of its own. A stock counts as
+        done when its other kinds are fetched too: they are saved together, in one transaction,
+        so a stock is never saved in part. One that fails in the first phase skips the second."""
         processing = self.config.processing
         log.info("refreshing %d stocks with %d workers", len(symbols), processing.max_workers)
         progress = Progress(len(symbols), log, processing.batch_size)
+        self.failed_now, self.unquoted, self.quotes = set(), set(), {}
+        quoted = [s for s in symbols if "market" in self.plans[s]]
+        batches = [quoted[i : i + QUOTE_BATCH] for i in range(0, len(quoted), QUOTE_BATCH)]
+        try:
+            if batches:
+                log.info("market data: %d stocks in %d quote requests", len(quoted), len(batches))
+                self._work(db, run_id, [("quotes", batch) for batch in batches], progress)
+            rest = [s for s in symbols if s not in self.failed_now and self._other_kinds(s)]
+            if rest:
+                log.info("filings, facts and profiles: %d stocks", len(rest))
+                self._work(db, run_id, [("stock", [s]) for s in rest], progress)
+        finally:
+            self.quotes.clear()
+            progress.close()
+
+    def _other_kinds(self, symbol: str) -> frozenset:
+        """What a stock's own task fetches: its kinds but market data, which came batched
+        (unless its batch's answer left it out: then its own quote, to tell why)."""
+        kinds = self.plans[symbol] - MARKET_ONLY
+        return kinds | MARKET_ONLY if symbol in self.unquoted else kinds
+
+    def _run_task(self, task: tuple[str, list[str]]) -> list[StockData]:
+        kind, symbols = task
+        if kind == "quotes":
+            return fetch_market_data(symbols, self.sources)
+        symbol = symbols[0]
+        known = store.known(None if self.force else self.states.get(symbol))
+        return [fetch_stock_data(symbol, self.sources, self._other_kinds(symbol), known)]
+
+    def _work(self, db, run_id: int, tasks: list, progress: Progress) -> None:
+        """Run `tasks` on the worker pool, at most two per worker queued; this thread saves."""
+        processing = self.config.processing
         window = processing.max_workers * 2
-        pending: dict[Future, list[str]] = {}
+        pending: dict[Future, tuple[str, list[str]]] = {}
         pool = ThreadPoolExecutor(processing.max_workers, thread_name_prefix="fetch")
-        tasks = self._tasks(symbols)
         submitted = 0
         try:
             for task in tasks:
                 while len(pending) >= window:
                     self._collect(db, run_id, pending, progress)
                 pending[pool.submit(self._run_task, task)] = task
-                submitted += len(task)
+                submitted += len(task[1])
                 if (
                     processing.delay_between_batches_seconds
-                    and submitted < len(symbols)
+                    and task is not tasks[-1]
                     and submitted // processing.batch_size
-                    != (submitted - len(task)) // processing.batch_size
+                    != (submitted - len(task[1])) // processing.batch_size
                 ):
                     while pending:
                         self._collect(db, run_id, pending, progress)
@@ -346,13 +370,12 @@ class Refresh:
                 self._collect(db, run_id, pending, progress)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            progress.close()
 
     def _collect(self, db, run_id: int, pending: dict, progress: Progress) -> None:
         done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
         batches_before = progress.done // self.config.processing.batch_size
         for future in done:
-            symbols = pending.pop(future)
+            kind, symbols = pending.pop(future)
             try:
                 results = future.result()
             except Exception as error:  # a stock's failure must never stop the others
@@ -362,9 +385,17 @@ class Refresh:
                 self._breaker(symbols[0], self.stats.failures[symbols[0]][0])
                 continue
             for data in results:
+                if kind == "quotes" and self.plans[data.symbol] != MARKET_ONLY:
+                    self.quotes[data.symbol] = data  # saved with the rest of the stock
+                    continue
+                if data.symbol in self.quotes:
+                    data = with_market_data(data, self.quotes.pop(data.symbol))
                 self._save(db, run_id, data)
                 progress.advance(True)
             for symbol in set(symbols) - {data.symbol for data in results}:
+                if self.plans[symbol] != MARKET_ONLY:
+                    self.unquoted.add(symbol)  # its own task asks again, and tells why
+                    continue
                 self._fail(
                     db,
                     run_id,
@@ -391,6 +422,7 @@ class Refresh:
             "" if final else " (retried at the end of the run)",
         )
         log.debug("%s traceback", symbol, exc_info=error)
+        self.failed_now.add(symbol)
         self.stats.record_failure(symbol, kind, str(error))
         store.record_failure(db, symbol, kind, str(error), self._now(), run_id)
 
@@ -521,12 +553,12 @@ class Refresh:
 
 def estimate_requests(plans: dict[str, frozenset]) -> dict[str, int]:
     """Rough request counts per upstream: a new stock costs submissions, companyfacts and two
-    documents; a changed one about two; a market-only one a share of a batched quote."""
+    documents; a changed one about two; market data a share of a batched quote; a profile one."""
     kinds = list(plans.values())
     edgar = sum(4 if k == ALL_KINDS else 2 for k in kinds if k & EDGAR_KINDS)
-    quote_only = sum(1 for k in kinds if k == MARKET_ONLY)
-    per_stock = sum(1 for k in kinds if k & {"profile"} or (k & {"market"} and k != MARKET_ONLY))
-    yahoo_requests = -(-quote_only // QUOTE_BATCH) + 3 * per_stock
+    quoted = sum(1 for k in kinds if "market" in k)
+    profiles = sum(1 for k in kinds if "profile" in k)
+    yahoo_requests = -(-quoted // QUOTE_BATCH) + profiles
     return {
         "edgar": edgar + (1 if edgar else 0),
         "yahoo": yahoo_requests + (2 if yahoo_requests else 0),

@@ -10,7 +10,7 @@ import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import yfinance as yf
 from curl_cffi import requests as curl_requests
@@ -35,7 +35,18 @@ from .xbrl import debt_to_equity, fiscal_year
 log = logging.getLogger(__name__)
 
 QUOTE_URL = "https://query1.finance.yahoo.com/v7/finance/quote"
+# Symbols per v7 quote request. Third-party clients send 50-100; each symbol adds about 2 KB
+# to the answer, and one failed request fails every stock in it. 50 keeps an answer near
+# 100 KB and a failed batch at 1 % of a night's stocks, while the quotes of 5,000 stocks still
+# cost only 100 requests (50 s at two requests a second).
 QUOTE_BATCH = 50
+SUMMARY_URL = "https://query2.finance.yahoo.com/v10/finance/quoteSummary/{symbol}"
+# The quoteSummary modules the profile needs, and nothing else: name and exchange (quoteType),
+# sector, industry and country (assetProfile), institutional ownership (defaultKeyStatistics),
+# revenue and debt/equity (financialData). `Ticker.info` asks five modules and two more URLs.
+PROFILE_MODULES = "quoteType,assetProfile,defaultKeyStatistics,financialData"
+# The metrics that come with the profile (weekly); the quote batch brings the others nightly.
+PROFILE_METRICS = ("institutional_ownership", "revenue", "debt_to_equity")
 
 # yfinance statement row -> our earnings_history column
 INCOME = {
@@ -126,8 +137,9 @@ class Yahoo:
         self._upstreams = upstreams
         self._session = YahooSession(upstreams)
 
-    def _call(self, symbol: str, what: str, fn):
-        """Run one yfinance call with our retry policy and error types."""
+    def _call(self, symbol: str, what: str, fn, not_found=NotFound):
+        """Run one yfinance call with our retry policy and error types; `not_found` is what a
+        404 means (for one symbol's URL: an unknown symbol)."""
         for attempt in self._upstreams.retrying("yahoo"):
             with attempt:
                 try:
@@ -138,7 +150,7 @@ class Yahoo:
                     ) from None
                 except HTTPError as error:
                     status = getattr(error.response, "status_code", None)
-                    if status == 404:
+                    if status == 404 and not_found is NotFound:
                         raise NotFound(
                             f"Yahoo {what} for {symbol}: unknown symbol (404)", 404
                         ) from None
@@ -159,12 +171,33 @@ class Yahoo:
     def _ticker(self, symbol: str) -> yf.Ticker:
         return yf.Ticker(symbol, session=self._session)
 
-    def snapshot(self, symbol: str) -> tuple[dict, dict]:
-        """(profile, metrics) from `Ticker.info`."""
-        info = self._call(symbol, "info", lambda: self._ticker(symbol).info)
-        if not info or not (info.get("quoteType") or info.get("symbol") or info.get("longName")):
-            raise NotFound(f"Yahoo info for {symbol}: unknown symbol (empty answer)")
-        return profile_from_info(info), metrics_from_info(info)
+    def _raw_json(self, url: str, params: dict):
+        """One GET through yfinance's request object: its cookie and crumb, our session."""
+        return YfData(session=self._session).get_raw_json(
+            url, params=params, timeout=self._upstreams.timeout
+        )
+
+    def profile(self, symbol: str) -> tuple[dict, dict]:
+        """(profile, PROFILE_METRICS) from one quoteSummary request with only the modules
+        they need (`Ticker.info` would cost three requests)."""
+        params = {
+            "modules": PROFILE_MODULES,
+            "formatted": "false",
+            "symbol": symbol,
+            "lang": "en-US",
+            "region": "US",
+        }
+        url = SUMMARY_URL.format(symbol=quote(symbol, safe=""))
+        answer = self._call(symbol, "profile", lambda: self._raw_json(url, params))
+        try:
+            results = answer["quoteSummary"]["result"]
+            info = {k: v for module in (results or [{}])[0].values() for k, v in module.items()}
+        except (KeyError, TypeError, AttributeError, IndexError):
+            raise Malformed(f"Yahoo profile for {symbol}: no quoteSummary.result") from None
+        if not (info.get("quoteType") or info.get("symbol") or info.get("longName")):
+            raise NotFound(f"Yahoo profile for {symbol}: unknown symbol (empty answer)")
+        metrics = metrics_from_info(info)
+        return profile_from_info(info), {key: metrics[key] for key in PROFILE_METRICS}
 
     def statements(self, symbol: str) -> list[dict]:
         """Annual and quarterly statement rows, for when EDGAR has too few years."""
@@ -195,12 +228,9 @@ class Yahoo:
             "lang": "en-US",
             "region": "US",
         }
+        # a 404 for the whole list is the endpoint's failure: unknown symbols are only left out
         answer = self._call(
-            label,
-            "quote",
-            lambda: YfData(session=self._session).get_raw_json(
-                QUOTE_URL, params=params, timeout=self._upstreams.timeout
-            ),
+            label, "quote", lambda: self._raw_json(QUOTE_URL, params), not_found=Transient
         )
         try:
             results = answer["quoteResponse"]["result"]

@@ -12,6 +12,7 @@ Golden figures come from the shared fixture files (worked out by hand):
 
 import stat
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -136,6 +137,35 @@ def test_no_sliding_second_holds_more_edgar_requests_than_configured(first_run):
     assert len(times) > 40
     assert max_in_window(times, 1.0) <= 20
     assert all(r["status"] != 403 for r in requests)
+
+
+def test_yahoo_costs_one_request_per_stock_and_a_share_of_a_quote_batch(first_run):
+    """A cold run: market data in batched v7 quotes, the profile in one quoteSummary with only
+    the modules it needs, statements only for the stocks EDGAR covers too few years of."""
+    folder, _, _, requests = first_run
+    report = only_report(folder)
+    stocks = report["total_stocks"]
+    yahoo = [r for r in requests if "yahoo.com" in r["host"]]
+    summaries = [r for r in yahoo if "/quoteSummary/" in r["path"]]
+    quotes = [r for r in yahoo if "/v7/finance/quote" in r["path"]]
+    statements = [r for r in yahoo if "/fundamentals-timeseries/" in r["path"]]
+    assert len(summaries) == stocks
+    assert {parse_qs(urlsplit(r["path"]).query)["modules"][0] for r in summaries} == {
+        "quoteType,assetProfile,defaultKeyStatistics,financialData"
+    }
+    assert len(quotes) == -(-stocks // 50)
+    topped_up = {urlsplit(r["path"]).path.rsplit("/", 1)[1] for r in statements}
+    assert topped_up and len(statements) == 6 * len(topped_up)  # 3 statements x 2 frequencies
+    for symbol in topped_up:
+        [edgar] = query(
+            folder / "stocks.db",
+            "SELECT count(*) AS years FROM earnings_history "
+            "WHERE symbol = ? AND source = 'edgar' AND period = 'annual'",
+            symbol,
+        )
+        assert edgar["years"] < 5, symbol
+    cookie_and_crumb = 2
+    assert len(yahoo) - len(statements) - cookie_and_crumb <= 1.05 * stocks
 
 
 def test_files_are_owner_only(first_run):
