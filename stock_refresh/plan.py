@@ -1,16 +1,20 @@
 """Which data kinds of which stock are stale tonight, and why.
 
 - market data: once an NYSE session has closed since it was last fetched;
-- profile (name, sector, industry, country, ownership): weekly;
+- profile (name, sector, industry, country, ownership): weekly, each stock on its own night of
+  the week (a stable hash of its symbol), so the profiles of a cold start do not all fall due
+  again on one night a week later;
 - filings, facts and sections: only for companies SEC's daily index shows filing since the last
   run (when the index could not be read, every company's submissions are asked instead, and the
   submissions answer decides whether facts and sections are fetched, see fetch.py);
 - a stock never refreshed, one whose last attempt failed, or `--force`: everything.
 """
 
+import zlib
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from . import market_calendar
 
@@ -18,7 +22,25 @@ ALL_KINDS = frozenset({"market", "profile", "fundamentals", "filings", "sections
 EDGAR_KINDS = frozenset({"fundamentals", "filings", "sections"})
 YAHOO_KINDS = frozenset({"market", "profile"})
 MARKET_ONLY = frozenset({"market"})
-PROFILE_MAX_AGE = timedelta(days=7)
+PROFILE_DAYS = 7
+NEW_YORK = ZoneInfo("America/New_York")  # whose nights the job runs in
+
+
+def night_of(moment: datetime) -> date:
+    return moment.astimezone(NEW_YORK).date()
+
+
+def profile_due(symbol: str, refreshed_at: str | None, now: datetime) -> bool:
+    """Whether the stock's night of the week has come since its profile was fetched: at most
+    PROFILE_DAYS old, and 1/PROFILE_DAYS of all stocks due on any night."""
+    if not refreshed_at:
+        return True
+    night = zlib.crc32(symbol.encode()) % PROFILE_DAYS
+
+    def week(day: date) -> int:
+        return (day.toordinal() - night) // PROFILE_DAYS
+
+    return week(night_of(now)) > week(night_of(datetime.fromisoformat(refreshed_at)))
 
 
 @lru_cache(maxsize=4096)
@@ -37,10 +59,9 @@ def stale_kinds(
     if state.get("attempts"):
         return ALL_KINDS, "last attempt failed"
     kinds, reasons = set(), []
-    profile_at = state.get("profile_refreshed_at")
-    profile_due = not profile_at or now - datetime.fromisoformat(profile_at) >= PROFILE_MAX_AGE
+    profile = profile_due(state["symbol"], state.get("profile_refreshed_at"), now)
     if state.get("cik") is None:
-        if profile_due:  # a Yahoo-only stock: look for it at SEC once a week
+        if profile:  # a Yahoo-only stock: look for it at SEC once a week
             kinds |= EDGAR_KINDS
     elif (
         changed_ciks is None
@@ -53,9 +74,9 @@ def stale_kinds(
     if due:
         kinds.add("market")
         reasons.append("market session closed")
-    if profile_due:
+    if profile:
         kinds.add("profile")
-        reasons.append("profile older than 7 days")
+        reasons.append("profile's night of the week")
     return frozenset(kinds), ", ".join(reasons) or f"nothing stale ({why_not})"
 
 

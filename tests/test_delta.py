@@ -51,7 +51,8 @@ def test_new_failed_and_forced_stocks_get_everything():
 def test_market_data_after_a_closed_session_only():
     kinds, reason = stale_kinds(state(), TUESDAY_NIGHT, False, set())
     assert kinds == {"market"} and reason == "market session closed"
-    weekend = state(market_refreshed_at="2026-11-28T07:00:00+00:00")
+    saturday = "2026-11-28T07:00:00+00:00"
+    weekend = state(market_refreshed_at=saturday, profile_refreshed_at=saturday)
     kinds, reason = stale_kinds(weekend, SUNDAY, False, set())
     assert kinds == set() and "nothing stale" in reason and "weekend" in reason
 
@@ -118,7 +119,7 @@ def test_an_ordinary_night_fetches_only_what_changed(tmp_path):
     assert report["requests"]["edgar"] <= 0.25 * cold["requests"]["edgar"]
     batched = [r for r in night if "/v7/finance/quote?symbols=AAPL%2C" in r["path"]]
     summaries = [r for r in night if "/quoteSummary/" in r["path"]]
-    assert len(batched) == 1 and len(summaries) == len(filers)
+    assert len(batched) == 1 and summaries == []  # a new 10-Q is EDGAR's: no profile is due
     new_10q = query(
         db, "SELECT count(*) AS n FROM sec_filings WHERE filing_date = ?", filed_day.isoformat()
     )[0]["n"]
@@ -193,3 +194,34 @@ def test_kill_minus_nine_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
     assert len(stocks) == report["total_stocks"]  # nothing lost
     runs = query(db, "SELECT id, status FROM refresh_runs ORDER BY id")
     assert [r["status"] for r in runs] == ["aborted", "completed"]
+
+
+def test_profiles_fall_due_spread_over_the_week_from_the_cold_run_on():
+    """700 stocks refreshed on one night: over the next 7 nights each profile falls due exactly
+    once, about a seventh of them a night, never two weeks old."""
+    from stock_refresh.plan import profile_due
+
+    cold = datetime(2026, 11, 18, 7, 0, tzinfo=UTC)  # 02:00 in New York
+    symbols = [f"S{i:03d}{chr(65 + i % 26)}" for i in range(700)]
+    refreshed = dict.fromkeys(symbols, cold.isoformat())
+    per_night = []
+    for night in range(1, 15):
+        now = cold + timedelta(days=night)
+        due = [s for s in symbols if profile_due(s, refreshed[s], now)]
+        per_night.append(len(due))
+        refreshed.update(dict.fromkeys(due, now.isoformat()))
+    assert sum(per_night[:7]) == 700 and sum(per_night[7:]) == 700
+    assert all(70 <= n <= 130 for n in per_night), per_night
+    assert stale_kinds(
+        {
+            "symbol": "AAPL",
+            "cik": 1,
+            "last_success": "x",
+            "attempts": 0,
+            "market_refreshed_at": cold.isoformat(),
+            "filings_refreshed_at": "x",
+        },
+        cold + timedelta(days=1),
+        False,
+        set(),
+    )[0] == {"profile", "market"}  # never fetched: due at once
