@@ -4,7 +4,10 @@ data.sec.gov answers no conditional requests, so asking each company's submissio
 anything changed costs one request per company per night. The daily form index lists every
 filing of a day in one file: a handful of requests a week tell which companies need their
 filings and facts fetched again. When an index that should exist cannot be read, the scan says
-"unknown" and the run falls back to asking every company.
+"unknown" and the run falls back to asking every company. Which indexes exist is known, not
+guessed: weekends and federal holidays (Veterans Day, Columbus Day: the NYSE trades, SEC is
+closed) have none, and for a missing one the quarter's listing (`index.json`, one request) tells
+a day SEC did not publish (an unscheduled closing) from one not out yet and one that is lost.
 
 SEC publishes a day's index in the evening of that day (New York time), at an hour it does not
 state: filings dated that day are accepted until 22:00 ET. So a run asks only for the days before
@@ -21,7 +24,7 @@ from zoneinfo import ZoneInfo
 from pandas.tseries.holiday import USFederalHolidayCalendar
 
 from .forms import PERIODIC_FORMS
-from .http import NotFound, UpstreamError, Upstreams
+from .http import Malformed, NotFound, UpstreamError, Upstreams
 from .wire import decode_body
 
 log = logging.getLogger(__name__)
@@ -29,25 +32,47 @@ log = logging.getLogger(__name__)
 INDEX_URL = (
     "https://www.sec.gov/Archives/edgar/daily-index/{day:%Y}/QTR{quarter}/form.{day:%Y%m%d}.idx"
 )
-# A business day's index still missing this many days later was an unscheduled closing (a
-# national day of mourning, say), not a late upload.
-MISSING_MEANS_HOLIDAY_AFTER = timedelta(days=3)
+LISTING_URL = "https://www.sec.gov/Archives/edgar/daily-index/{year}/QTR{quarter}/index.json"
 FORM_COLUMN = 12
 NEW_YORK = ZoneInfo("America/New_York")
 
 
 @dataclass
 class IndexScan:
-    """`ciks` is None when the scan could not tell (then every company is asked)."""
+    """`filed`: CIK -> the last day read on which it filed a periodic report; None when the
+    scan could not tell (then every company is asked). `through`: the last day accounted for."""
 
-    ciks: set[int] | None
+    filed: dict[int, date] | None
     through: date
+    since: date | None = None  # the day after which it read (the `through` it was given)
     days_read: int = 0
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def ciks(self) -> set[int] | None:
+        return None if self.filed is None else set(self.filed)
+
+    def unknown(self, note: str) -> "IndexScan":
+        self.filed = None
+        self.notes.append(note)
+        return self
+
+
+def quarter(day: date) -> int:
+    return (day.month - 1) // 3 + 1
+
 
 def index_url(day: date) -> str:
-    return INDEX_URL.format(day=day, quarter=(day.month - 1) // 3 + 1)
+    return INDEX_URL.format(day=day, quarter=quarter(day))
+
+
+def published_indexes(upstreams: Upstreams, day: date) -> set[str]:
+    """The file names in the listing of `day`'s quarter folder (SEC's `index.json`)."""
+    listing = upstreams.get_json(LISTING_URL.format(year=day.year, quarter=quarter(day)))
+    try:
+        return {item["name"] for item in listing["directory"]["item"]}
+    except (KeyError, TypeError) as error:
+        raise Malformed(f"{LISTING_URL}: no directory.item list of names ({error})") from None
 
 
 def periodic_filers(text: str) -> set[int]:
@@ -95,29 +120,67 @@ def federal_holidays(first: date, last: date) -> set[date]:
 
 def scan_daily_indexes(upstreams: Upstreams, through: date, now: datetime) -> IndexScan:
     """Read the indexes of the days after `through` that can be published at `now`."""
-    scan = IndexScan(ciks=set(), through=through)
+    scan = IndexScan(filed={}, through=through, since=through)
     newest = last_published_day(now)
-    today = newest + timedelta(days=1)
     day = through + timedelta(days=1)
     closed = federal_holidays(day, newest)
     while day <= newest:
         if day.weekday() < 5 and day not in closed:
             try:
-                scan.ciks |= upstreams.get_body(index_url(day), parse=read_index)
+                for cik in upstreams.get_body(index_url(day), parse=read_index):
+                    scan.filed[cik] = day
                 scan.days_read += 1
             except NotFound:
-                if today - day <= MISSING_MEANS_HOLIDAY_AFTER:
-                    scan.notes.append(
-                        f"SEC daily index for {day} is missing; asking every company instead"
-                    )
-                    scan.ciks = None
+                try:
+                    verdict = missing_index(upstreams, day, newest)
+                except UpstreamError as error:
+                    verdict = f"missing, and the quarter's listing unreadable ({error})"
+                if verdict == "not published":
+                    scan.notes.append(f"SEC published no daily index for {day} (closed)")
+                elif verdict == "not out yet":
+                    scan.notes.append(f"SEC's daily index for {day} is not out yet: read next run")
                     return scan
+                else:
+                    return scan.unknown(
+                        f"SEC daily index for {day} is {verdict}; asking every company instead"
+                    )
             except UpstreamError as error:
-                scan.notes.append(
+                return scan.unknown(
                     f"SEC daily index for {day} unreadable ({error}); asking every company instead"
                 )
-                scan.ciks = None
-                return scan
         scan.through = day
         day += timedelta(days=1)
     return scan
+
+
+def changed_companies(
+    scan: IndexScan | None, states: dict[str, dict], symbols: list[str]
+) -> set[int] | None:
+    """The CIKs of `symbols` with a periodic report after their own `changes_known_through`;
+    a stock whose cursor is older than the scan (or missing) counts as changed. None: unknown."""
+    if scan is None or scan.filed is None:
+        return None
+    changed = set()
+    for symbol in symbols:
+        state = states.get(symbol) or {}
+        cik, cursor = state.get("cik"), state.get("changes_known_through")
+        if cik is None:
+            continue
+        day = scan.filed.get(cik)
+        if not cursor or cursor < scan.since.isoformat() or (day and day.isoformat() > cursor):
+            changed.add(cik)
+    return changed
+
+
+def missing_index(upstreams: Upstreams, day: date, newest: date) -> str:
+    """Why `day`'s index answered 404, from its quarter's listing: "not published" (SEC was
+    closed: the listing goes on past it without it, or its quarter is over), "not out yet"
+    (nothing after it either), or "listed, yet missing" (lost: every company must be asked)."""
+    names = published_indexes(upstreams, day)
+    if f"form.{day:%Y%m%d}.idx" in names:
+        return "listed, yet missing"
+    later = any(
+        n.startswith("form.") and n[5:13].isdigit() and n[5:13] > f"{day:%Y%m%d}" for n in names
+    )
+    quarter_over = quarter(newest) != quarter(day) or newest.year != day.year
+    return "not published" if later or quarter_over else "not out yet"

@@ -182,18 +182,51 @@ def test_monday_after_christmas_on_a_friday_reads_only_the_business_days(archive
     assert asked == ["20261224"] and scan.through == date(2026, 12, 27) and scan.notes == []
 
 
-def test_a_missing_index_fewer_than_four_days_old_asks_every_company():
-    # A business day without an index (an unscheduled closing, or a late upload): two days on,
-    # the scan cannot tell, so the run asks every company (and reads the days again next time).
+def index_requests(fake, mark: int = 0) -> list[str]:
+    return [
+        r["path"].rsplit("/", 1)[1] for r in fake.requests()[mark:] if "daily-index" in r["path"]
+    ]
+
+
+def test_an_index_the_listing_has_but_that_is_missing_means_unknown():
     with FakeUpstream(
         companies=2,
         as_of="2026-12-10",
         faults="www.sec.gov/Archives/edgar/daily-index/*/form.20261208.idx=status:404",
     ) as fake:
-        scan, asked = scan_at(fake, "2026-12-07", "2026-12-10 07:00")
-    assert asked == ["20261208"]
+        scan, _ = scan_at(fake, "2026-12-07", "2026-12-10 07:00")
+        asked = index_requests(fake)
+    assert asked == ["form.20261208.idx", "index.json"]
     assert scan.ciks is None and scan.through == date(2026, 12, 7)
-    assert scan.notes == ["SEC daily index for 2026-12-08 is missing; asking every company instead"]
+    assert scan.notes == [
+        "SEC daily index for 2026-12-08 is listed, yet missing; asking every company instead"
+    ]
+
+
+def test_a_day_sec_did_not_publish_is_skipped_and_one_not_out_yet_waits():
+    """An unscheduled closing (no federal holiday): the quarter's listing goes on past the day
+    without it, so it is skipped; while nothing later is listed, the day is not out yet and
+    the scan stops before it, without asking every company."""
+    closed = ["--sec-closed", "2026-12-09"]
+    with FakeUpstream(companies=2, as_of="2026-12-09", extra_args=closed) as fake:
+        scan, _ = scan_at(fake, "2026-12-07", "2026-12-10 07:00")
+        assert index_requests(fake) == ["form.20261208.idx", "form.20261209.idx", "index.json"]
+    assert scan.ciks == set() and scan.through == date(2026, 12, 8)
+    assert scan.notes == ["SEC's daily index for 2026-12-09 is not out yet: read next run"]
+    with FakeUpstream(companies=2, as_of="2026-12-10", extra_args=closed) as fake:
+        scan, _ = scan_at(fake, "2026-12-08", "2026-12-11 07:00")
+        assert index_requests(fake) == ["form.20261209.idx", "index.json", "form.20261210.idx"]
+    assert scan.ciks is not None and scan.through == date(2026, 12, 10)
+    assert scan.notes == ["SEC published no daily index for 2026-12-09 (closed)"]
+
+
+def test_the_last_day_of_a_quarter_without_an_index_is_not_waited_for():
+    with FakeUpstream(
+        companies=2, as_of="2027-01-04", extra_args=["--sec-closed", "2026-12-31"]
+    ) as fake:
+        scan, _ = scan_at(fake, "2026-12-30", "2027-01-05 07:00")
+    assert scan.ciks is not None and scan.through == date(2027, 1, 4)
+    assert scan.notes == ["SEC published no daily index for 2026-12-31 (closed)"]
 
 
 def test_across_the_daylight_saving_changes(archive):

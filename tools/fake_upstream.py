@@ -151,6 +151,14 @@ def parse_args(argv=None):
         "(only companies whose next report is a 10-Q qualify)",
     )
     ap.add_argument(
+        "--sec-closed",
+        type=lambda text: frozenset(dt.date.fromisoformat(d) for d in text.split(",") if d),
+        default=frozenset(),
+        metavar="DAY,DAY",
+        help="business days SEC publishes no daily index for (an unscheduled closing): their "
+        "form.*.idx is missing and the quarter's index.json does not list it",
+    )
+    ap.add_argument(
         "--cache-dir",
         type=Path,
         default=None,
@@ -217,7 +225,12 @@ def main(argv=None) -> int:
         )
         return 0
     world = World(
-        str(args.seed), args.as_of, args.companies, args.new_filings, cache_dir=args.cache_dir
+        str(args.seed),
+        args.as_of,
+        args.companies,
+        args.new_filings,
+        cache_dir=args.cache_dir,
+        sec_closed=args.sec_closed,
     )
     policy = Policy(
         str(args.seed),

@@ -1,6 +1,7 @@
 """Routes for www.sec.gov, data.sec.gov and raw.githubusercontent.com."""
 
 import datetime as dt
+import json
 import re
 
 from . import listings, responses
@@ -15,6 +16,7 @@ DATA_HEADERS = {
 SUBMISSIONS = re.compile(r"^/submissions/CIK(\d{10})(?:-submissions-(\d{3}))?\.json$")
 FACTS = re.compile(r"^/api/xbrl/companyfacts/CIK(\d{10})\.json$")
 INDEX = re.compile(r"^/Archives/edgar/daily-index/(\d{4})/QTR([1-4])/form\.(\d{8})\.idx$")
+LISTING = re.compile(r"^/Archives/edgar/daily-index/(\d{4})/QTR([1-4])/index\.json$")
 DOC = re.compile(r"^/Archives/edgar/data/(\d+)/(\d{18})/([^/]+(?:/[^/]+)?)$")
 GITHUB = re.compile(
     r"^/rreichel3/US-Stock-Symbols/main/(nyse|nasdaq)/(\1_tickers\.json|\1_tickers\.txt|"
@@ -67,6 +69,9 @@ def www_sec_gov(world, path: str, headers) -> Response:
         return responses.conditional(
             Response(200, body, "text/plain", {"Accept-Ranges": "bytes"}), stamp, headers
         )
+    if m := LISTING.match(path):
+        body = quarter_listing(world, int(m.group(1)), int(m.group(2)))
+        return Response(200, body, "application/json") if body else responses.access_denied()
     if m := DOC.match(path):
         found = world.document(*m.groups())
         if found is None:
@@ -80,6 +85,42 @@ def www_sec_gov(world, path: str, headers) -> Response:
     if path.startswith("/Archives/"):
         return responses.access_denied()
     return responses.text(404, "<html><body><h1>Page Not Found</h1></body></html>", "text/html")
+
+
+def quarter_listing(world, year: int, quarter: int) -> bytes | None:
+    """The quarter folder's index.json as SEC serves it: one item per published index file
+    (form and master of each day, as SEC has company, crawler and sitemap files besides)."""
+    first = dt.date(year, 3 * quarter - 2, 1)
+    if first > world.as_of:
+        return None
+    last = min(
+        dt.date(year + (quarter == 4), 3 * quarter % 12 + 1, 1), world.as_of + dt.timedelta(1)
+    )
+    items = []
+    day = first
+    while day < last:
+        if world.publishes_index(day):
+            stamp = f"{day:%m/%d/%Y} 10:02:13 PM"
+            for kind in ("form", "master"):
+                name = f"{kind}.{day:%Y%m%d}.idx"
+                items.append(
+                    {
+                        "last-modified": stamp,
+                        "name": name,
+                        "type": "file",
+                        "href": name,
+                        "size": "88 KB",
+                    }
+                )
+        day += dt.timedelta(1)
+    listing = {
+        "directory": {
+            "item": items,
+            "name": f"daily-index/{year}/QTR{quarter}/",
+            "parent-dir": "../",
+        }
+    }
+    return json.dumps(listing).encode()
 
 
 def github(world, path: str, headers) -> Response:

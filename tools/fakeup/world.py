@@ -63,8 +63,10 @@ class World:
         cache_bytes: int = 256 << 20,
         cache_dir=None,
         memo_items: int = 3000,
+        sec_closed: frozenset = frozenset(),
     ):
         self.seed, self.as_of = seed, as_of
+        self.sec_closed = sec_closed
         self.disk = DiskCache(cache_dir, seed, as_of) if cache_dir else None
         self.index_name = f"index-c{companies}-n{new_fraction!r}.json"
         self.big = LRU(cache_bytes)
@@ -221,13 +223,19 @@ class World:
     def daily_index(self, day: dt.date) -> Body | None:
         if day in INDEX_FIXTURES:
             return self.big.get(("real", INDEX_FIXTURES[day]), lambda: _read(INDEX_FIXTURES[day]))
-        if day > self.as_of or not is_business_day(day):
+        if not self.publishes_index(day):
             return None
         if self.disk is not None and (self.as_of - day).days < RECENT_INDEX_DAYS:
             rows = self.recent_index().get(day.isoformat(), [])
         else:
             rows = self.full_index().get(day, [])
         return self.big.get(("idx", day), lambda: Body(documents.daily_index(day, rows)))
+
+    def publishes_index(self, day: dt.date) -> bool:
+        """Whether SEC's daily index of `day` exists (by the as-of date's evening)."""
+        if day in INDEX_FIXTURES:
+            return True
+        return day <= self.as_of and is_business_day(day) and day not in self.sec_closed
 
     def full_index(self) -> dict:
         """filing date -> [(form, name, cik, accession)] over every company: a walk of all
