@@ -14,7 +14,7 @@ Scenarios, each against its own fake (`tools/fake_upstream.py`, limits on):
   night     the cold run's database later, at --now: the fake's today is the most recent business
             day before it, with 3 % of the companies filing a 10-Q on it; the database's
             bookkeeping is aged by one day, market data is due (last refresh before the latest
-            NYSE close) and `job_state.daily_index_through` is the day before the new filings.
+            NYSE close) and every stock's `changes_known_through` is the day before the new filings.
   resume    a cold run killed with SIGKILL once half the stocks are done, then run again; only
             the second run is timed. Checked: its report names the run it resumed, the database
             passes integrity_check, and no stock the killed run finished was saved again.
@@ -603,13 +603,9 @@ def age_database(db_path: Path, filings_day: dt.date, now: dt.datetime) -> None:
                 f"UPDATE symbol_state SET {', '.join(c + ' = ?' for c in aged)} WHERE symbol = ?",
                 [*new, symbol],
             )
-        tables = {
-            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
-        if "job_state" in tables:
+        if "changes_known_through" in columns:
             conn.execute(
-                "INSERT INTO job_state (key, value) VALUES ('daily_index_through', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "UPDATE symbol_state SET changes_known_through = ?",
                 [(filings_day - dt.timedelta(days=1)).isoformat()],
             )
     conn.close()

@@ -9,12 +9,12 @@ import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from . import clock, market_calendar, store, yahoo
 from .backup import BackupError, backup_database
-from .changes import IndexScan, last_published_day, scan_daily_indexes
+from .changes import IndexScan, changed_companies, last_published_day, scan_daily_indexes
 from .dashboard import write_dashboard
 from .fetch import Sources, fetch_market_data, fetch_stock_data, with_market_data
 from .files import os_error_line
@@ -143,15 +143,29 @@ def select(symbols: list[str], options: Options) -> list[str]:
     return symbols[: options.limit] if options.limit else symbols
 
 
-INDEX_CURSOR = "daily_index_through"
+# A stock whose changes are known only through an older day is asked directly instead (one that
+# keeps failing would otherwise make every night read more indexes).
+SCAN_AT_MOST = timedelta(days=14)
 
 
-def scan_changes(db, upstreams: Upstreams, force: bool, now) -> IndexScan | None:
-    """Companies that filed since the last completed run; None on a first run or `--force`."""
-    through = store.job_state(db, INDEX_CURSOR) if db else None
-    if force or not through:
+def scan_changes(
+    upstreams: Upstreams, states: dict, symbols: list[str], force: bool, now
+) -> IndexScan | None:
+    """SEC's daily indexes since the oldest cursor of `symbols`; None on a first run or
+    `--force` (every company is asked)."""
+    cursors = [c for s in symbols if (c := (states.get(s) or {}).get("changes_known_through"))]
+    if force or not cursors:
         return None
-    return scan_daily_indexes(upstreams, date.fromisoformat(through), now)
+    since = max(date.fromisoformat(min(cursors)), last_published_day(now) - SCAN_AT_MOST)
+    return scan_daily_indexes(upstreams, since, now)
+
+
+def known_through(scan: IndexScan | None, started) -> str:
+    """The day a stock saved tonight has its SEC changes known through: the scan's last day,
+    or, when its submissions were asked (no scan, or an unknown one), the last published day."""
+    if scan is not None and scan.filed is not None:
+        return scan.through.isoformat()
+    return last_published_day(started).isoformat()
 
 
 class Refresh:
@@ -169,6 +183,7 @@ class Refresh:
         self.failed_now: set[str] = set()  # in this pass over the stocks
         self.unquoted: set[str] = set()  # left out of their quote batch's answer
         self.quotes: dict[str, StockData] = {}  # batched market data awaiting its stock's rest
+        self.changes_known_through: str | None = None  # saved with each stock (see changes.py)
 
     def run(self) -> int:
         config = self.config
@@ -207,8 +222,11 @@ class Refresh:
             self.stats.total = len(symbols)
             if resumed_from:
                 symbols = self._resume(db, resumed_from, run_id, symbols)
-            scan = scan_changes(db, self.upstreams, self.force, self.stats.started)
-            self._plan(db, symbols, scan)
+            scan = scan_changes(
+                self.upstreams, self.states, symbols, self.force, self.stats.started
+            )
+            self.changes_known_through = known_through(scan, self.stats.started)
+            self._plan(symbols, scan)
             self._dashboard(db, live_run=run_id)
             self._refresh(db, run_id, [s for s in symbols if self.plans[s]])
             if config.error_handling.retry_failed_stocks:
@@ -216,10 +234,8 @@ class Refresh:
             if self.stats.failures and not self.stats.successful:
                 status, exit_code = "failed", EXIT_FAILED
                 abort_reason = "every stock failed"
-            else:
-                self._advance_index_cursor(db, scan)
-                if any(kind not in NOT_RETRIED for kind, _ in self.stats.failures.values()):
-                    exit_code = EXIT_SOME_FAILED  # an upstream fault, not a symbol gone
+            elif any(kind not in NOT_RETRIED for kind, _ in self.stats.failures.values()):
+                exit_code = EXIT_SOME_FAILED  # an upstream fault, not a symbol gone
         except (Terminated, KeyboardInterrupt) as error:
             status, exit_code = "interrupted", EXIT_FAILED
             abort_reason = str(error) or "interrupted (Ctrl-C)"
@@ -279,7 +295,7 @@ class Refresh:
         )
         return [s for s in symbols if s not in done]
 
-    def _plan(self, db, symbols: list[str], scan: IndexScan | None) -> None:
+    def _plan(self, symbols: list[str], scan: IndexScan | None) -> None:
         if scan:
             self.stats.notes += scan.notes
             if scan.ciks is not None:
@@ -288,7 +304,7 @@ class Refresh:
                     scan.days_read,
                     len(scan.ciks),
                 )
-        changed = scan.ciks if scan else None
+        changed = changed_companies(scan, self.states, symbols)
         self.plans, reasons = plan_run(
             symbols, self.states, self.stats.started, self.force, changed
         )
@@ -296,16 +312,6 @@ class Refresh:
             log.info("%d stocks: %s", count, reason)
         self.stats.plan = dict(reasons.most_common())
         self.stats.skipped += [s for s in symbols if not self.plans[s]]
-
-    def _advance_index_cursor(self, db, scan: IndexScan | None) -> None:
-        """After a completed run, the next one reads SEC's indexes from where this one stopped.
-
-        A first or forced run asked every company, so it covers every index published by now.
-        """
-        if self.options.symbols or self.options.limit:
-            return  # a partial run has not looked at every company
-        through = scan.through if scan else last_published_day(self.stats.started)
-        store.set_job_state(db, INDEX_CURSOR, through.isoformat())
 
     def _refresh(self, db, run_id: int, symbols: list[str]) -> None:
         """Market data first, for every stock due, QUOTE_BATCH stocks per Yahoo request; then
@@ -430,7 +436,9 @@ class Refresh:
         """Save one stock's data in one transaction."""
         for note in data.notes:
             log.info("%s: %s", data.symbol, note)
-        store.save_stock(db, data, self._now(), run_id)
+        store.save_stock(
+            db, data, self._now(), run_id, changes_known_through=self.changes_known_through
+        )
         self.stats.record_success(data.symbol)
         self.stats.record_checks(data.checks, data.checks_run)
         self.consecutive_failures = 0
@@ -578,10 +586,9 @@ def dry_run(config, options: Options) -> int:
     symbols = select(symbols, options)
     force = options.force or config.processing.force_refresh
     now = clock.started()
-    scan = scan_changes(db, upstreams, force, now)
-    plans, reasons = plan_run(
-        symbols, store.symbol_states(db) if db else {}, now, force, scan.ciks if scan else None
-    )
+    states = store.symbol_states(db) if db else {}
+    scan = scan_changes(upstreams, states, symbols, force, now)
+    plans, reasons = plan_run(symbols, states, now, force, changed_companies(scan, states, symbols))
     requests = estimate_requests(plans)
     requests["edgar"] += scan.days_read if scan else 0
     rl = config.rate_limiting

@@ -276,11 +276,23 @@ def _migration_3_data_checks(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_data_checks_symbol ON data_checks (symbol)")
 
 
+def _migration_4_changes_cursor_per_stock(db: sqlite_utils.Database) -> None:
+    """The last day of SEC's daily index each stock's changes are known through, so a run with
+    --limit or --symbols moves on what it looked at; it starts from the run-wide cursor."""
+    db.execute("ALTER TABLE symbol_state ADD COLUMN changes_known_through TEXT")
+    db.execute(
+        "UPDATE symbol_state SET changes_known_through = (SELECT value FROM job_state "
+        "WHERE key = 'daily_index_through') WHERE last_success IS NOT NULL"
+    )
+    db.execute("DELETE FROM job_state WHERE key = 'daily_index_through'")
+
+
 # Index i holds the migration that takes the schema from user_version i to i + 1.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _migration_1_screener_tables,
     _migration_2_job_tables,
     _migration_3_data_checks,
+    _migration_4_changes_cursor_per_stock,
 )
 
 
@@ -470,9 +482,15 @@ def _mark_progress(
 
 
 def save_stock(
-    db: sqlite_utils.Database, data: StockData, now: str, run_id: int | None = None
+    db: sqlite_utils.Database,
+    data: StockData,
+    now: str,
+    run_id: int | None = None,
+    *,
+    changes_known_through: str | None = None,
 ) -> None:
-    """Write everything fetched for one stock, plus its state and run progress, atomically.
+    """Write everything fetched for one stock, plus its state and run progress, atomically;
+    `changes_known_through`: the last daily index day its SEC changes are now known through.
 
     Rows are validated before the transaction starts; a failure inside it (a constraint, a
     locked database) rolls back every row of the stock, so a half-saved stock never looks fresh.
@@ -499,6 +517,8 @@ def save_stock(
         state["cik"] = data.cik
     state.update({f"{kind}_refreshed_at": now for kind in data.kinds})
     state.update(_sections_accessions(data.sections))
+    if changes_known_through:
+        state["changes_known_through"] = changes_known_through
 
     with _transaction(db):
         _upsert(db, "stocks", [stock_row])
@@ -731,19 +751,4 @@ def mark_run_interrupted(db: sqlite_utils.Database, run_id: int, now: str) -> No
             "UPDATE refresh_runs SET status = 'aborted', abort_reason = 'interrupted', "
             "finished_at = ? WHERE id = ? AND status = 'running'",
             [now, run_id],
-        )
-
-
-def job_state(db: sqlite_utils.Database, key: str) -> str | None:
-    """A job-wide cursor, such as the last day whose SEC daily index was read."""
-    row = db.execute("SELECT value FROM job_state WHERE key = ?", [key]).fetchone()
-    return row[0] if row else None
-
-
-def set_job_state(db: sqlite_utils.Database, key: str, value: str) -> None:
-    with _transaction(db):
-        db.execute(
-            "INSERT INTO job_state (key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [key, value],
         )

@@ -86,8 +86,10 @@ def test_a_run_takes_its_dates_from_the_pinned_clock(fake, tmp_path):
     for row in query(tmp_path / "stocks.db", "SELECT last_success FROM symbol_state"):
         assert start <= datetime.fromisoformat(row["last_success"]) <= start + timedelta(minutes=2)
     cursor_day = last_published_day(start)
-    cursor = query(tmp_path / "stocks.db", "SELECT value FROM job_state")[0]["value"]
-    assert cursor == cursor_day.isoformat()
+    cursors = query(
+        tmp_path / "stocks.db", "SELECT DISTINCT changes_known_through FROM symbol_state"
+    )
+    assert cursors == [{"changes_known_through": cursor_day.isoformat()}]
     warned = "the NYSE is open now" in first.stderr
     assert warned == market_open_now(start)
 

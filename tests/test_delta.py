@@ -13,8 +13,9 @@ import psutil
 import pytest
 from fakeup.dates import is_business_day  # the fake's SEC calendar
 
-from stock_refresh.plan import ALL_KINDS, EDGAR_KINDS, stale_kinds
-from tests.conftest import cli_env, only_report, query, run_cli, write_config
+from stock_refresh.changes import index_url, read_index
+from stock_refresh.plan import ALL_KINDS, EDGAR_KINDS, profile_due, stale_kinds
+from tests.conftest import cli_env, only_report, query, run_cli, upstreams_for, write_config
 from tests.paths import ROOT
 from tests.pinned import AS_OF
 from tests.test_refresh_e2e import data_snapshot
@@ -94,20 +95,17 @@ def test_an_ordinary_night_fetches_only_what_changed(tmp_path):
         assert run_cli("--config", config, now=night_after(cold_day)).returncode == 0
     cold = only_report(tmp_path)
     db = tmp_path / "stocks.db"
-    with sqlite3.connect(db) as conn:  # a night passes: older data, the day before's cursor
-        conn.execute(
-            "UPDATE symbol_state SET market_refreshed_at = ?",
-            [(datetime.combine(cold_day, datetime.min.time(), UTC)).isoformat()],
-        )
-        conn.execute(
-            "UPDATE job_state SET value = ? WHERE key = 'daily_index_through'",
-            [(filed_day - timedelta(days=1)).isoformat()],
-        )
+    night_at = night_after(filed_day)
+    profiles_due = {
+        s["symbol"]
+        for s in query(db, "SELECT * FROM symbol_state")
+        if profile_due(s["symbol"], s["profile_refreshed_at"], night_at)
+    }
     with FakeUpstream(
         companies=30, as_of=filed_day.isoformat(), extra_args=["--new-filings", "0.2"]
     ) as fake:
         config = write_config(tmp_path, fake.url)
-        result = run_cli("--config", config, now=night_after(filed_day))
+        result = run_cli("--config", config, now=night_at)
         night = fake.requests()
     assert result.returncode == 0, result.stderr[-2000:]
     report = only_report(tmp_path)
@@ -119,15 +117,61 @@ def test_an_ordinary_night_fetches_only_what_changed(tmp_path):
     assert report["requests"]["edgar"] <= 0.25 * cold["requests"]["edgar"]
     batched = [r for r in night if "/v7/finance/quote?symbols=AAPL%2C" in r["path"]]
     summaries = [r for r in night if "/quoteSummary/" in r["path"]]
-    assert len(batched) == 1 and summaries == []  # a new 10-Q is EDGAR's: no profile is due
+    assert len(batched) == 1  # a new 10-Q is EDGAR's: profiles only on their night of the week
+    assert {r["path"].split("?")[0].rsplit("/", 1)[1] for r in summaries} == profiles_due
     new_10q = query(
         db, "SELECT count(*) AS n FROM sec_filings WHERE filing_date = ?", filed_day.isoformat()
     )[0]["n"]
     assert new_10q == len(filers)
     indexes = [r["path"][-12:-4] for r in night if "/daily-index/" in r["path"]]
     assert indexes == [f"{filed_day:%Y%m%d}"]  # nothing asked that cannot be published yet
-    cursor = query(db, "SELECT value FROM job_state WHERE key='daily_index_through'")[0]["value"]
-    assert cursor == filed_day.isoformat()
+    cursors = query(db, "SELECT DISTINCT changes_known_through AS day FROM symbol_state")
+    assert cursors == [{"day": filed_day.isoformat()}]
+
+
+@pytest.mark.date_sensitive
+def test_a_partial_run_moves_on_the_stocks_it_looked_at(tmp_path):
+    """A morning `--symbols` run reads the new index for its stock and moves only its cursor;
+    the night after, the full run reads from the oldest cursor, and every company that filed
+    is found, whichever run saw its filing first."""
+    filed_day = business_day_before(AS_OF)
+    cold_day = business_day_before(filed_day)
+    with FakeUpstream(companies=30, as_of=cold_day.isoformat()) as fake:
+        config = write_config(tmp_path, fake.url)
+        assert run_cli("--config", config, now=night_after(cold_day)).returncode == 0
+    db = tmp_path / "stocks.db"
+    new = ["--new-filings", "1.0"]
+    with FakeUpstream(companies=30, as_of=filed_day.isoformat(), extra_args=new) as fake:
+        filers = upstreams_for(fake.url).get_body(index_url(filed_day), parse=read_index)
+        assert len(filers) >= 2
+        first = min(filers)
+        [(symbol,)] = sqlite3.connect(db).execute(
+            "SELECT symbol FROM symbol_state WHERE cik = ?", [first]
+        )
+        config = write_config(tmp_path, fake.url)
+        mark = len(fake.requests())
+        morning = run_cli("--config", config, "--symbols", symbol, now=night_after(filed_day))
+        asked = fake.requests()[mark:]
+        assert morning.returncode == 0, morning.stderr[-2000:]
+        cursors = {
+            r["symbol"]: r["changes_known_through"]
+            for r in query(db, "SELECT symbol, changes_known_through FROM symbol_state")
+        }
+        assert cursors.pop(symbol) == filed_day.isoformat()
+        assert set(cursors.values()) == {cold_day.isoformat()}
+        assert [r["path"][-12:-4] for r in asked if "/daily-index/" in r["path"]] == [
+            f"{filed_day:%Y%m%d}"
+        ]
+        facts = [r for r in asked if "/companyfacts/" in r["path"]]
+        assert [int(r["path"].split("CIK")[1][:10]) for r in facts] == [first]
+        mark = len(fake.requests())
+        night = run_cli("--config", config, now=night_after(filed_day) + timedelta(hours=1))
+        asked = fake.requests()[mark:]
+    assert night.returncode == 0, night.stderr[-2000:]
+    facts = {int(r["path"].split("CIK")[1][:10]) for r in asked if "/companyfacts/" in r["path"]}
+    assert facts == filers - {first}  # the first filer was read this morning, the rest now
+    cursors = query(db, "SELECT DISTINCT changes_known_through AS day FROM symbol_state")
+    assert cursors == [{"day": filed_day.isoformat()}]
 
 
 def test_the_database_is_the_same_with_one_worker_or_eight(fake, tmp_path):
@@ -199,8 +243,6 @@ def test_kill_minus_nine_then_resume_loses_nothing_and_redoes_nothing(tmp_path):
 def test_profiles_fall_due_spread_over_the_week_from_the_cold_run_on():
     """700 stocks refreshed on one night: over the next 7 nights each profile falls due exactly
     once, about a seventh of them a night, never two weeks old."""
-    from stock_refresh.plan import profile_due
-
     cold = datetime(2026, 11, 18, 7, 0, tzinfo=UTC)  # 02:00 in New York
     symbols = [f"S{i:03d}{chr(65 + i % 26)}" for i in range(700)]
     refreshed = dict.fromkeys(symbols, cold.isoformat())

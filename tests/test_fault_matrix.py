@@ -8,8 +8,9 @@ quote, quoteSummary, timeseries, cookie and crumb) and the night after it, from 
 database (the daily index, the quote batch, and whatever the companies that filed need).
 Every endpoint also gets the fault on its first ask, so that every pair is seen to fire, not
 left to chance (an endpoint asked a dozen times a run misses a 30 % fault now and then); the
-ones asked once a run (the ticker list, the cookie, the crumb) get it on that ask only. SYXH's
-submissions and companyfacts are spared, so at least one company always gets to its documents.
+ones asked once a run (the ticker list, the cookie, the crumb, the one quote batch) get it on
+that ask only. SYXH's submissions and companyfacts are spared, so at least one company always
+gets to its documents, and EMA's profile (Yahoo-only: it asks Yahoo's statements).
 """
 
 import shutil
@@ -59,10 +60,14 @@ COLD_ENDPOINTS = {
 NIGHT_ENDPOINTS = {  # asked only at night; the night gets the cold run's faults as well
     "daily index": "www.sec.gov/Archives/edgar/daily-index/*",
 }
-ONCE = {"company_tickers", "cookie", "crumb"}  # asked once a run, unless that ask failed
-SPARED = ";".join(  # SYXH: its older submissions page and its documents are asked only after these
-    f"data.sec.gov/{path}=delay:0"
-    for path in ("submissions/CIK0009000007.json", "api/xbrl/companyfacts/CIK0009000007.json")
+ONCE = {"company_tickers", "cookie", "crumb", "v7 quote"}  # asked once, unless that ask failed
+SPARED = ";".join(  # SYXH's older submissions page and documents, EMA's statements come after
+    f"{path}=delay:0"
+    for path in (
+        "data.sec.gov/submissions/CIK0009000007.json",
+        "data.sec.gov/api/xbrl/companyfacts/CIK0009000007.json",
+        "query*.finance.yahoo.com/v10/finance/quoteSummary/EMA",
+    )
 )
 
 

@@ -227,6 +227,7 @@ EXPECTED_COLUMNS = {
         "latest_filing_date",
         "sections_accession_10k",
         "sections_accession_10q",
+        "changes_known_through",
     ],
     "refresh_runs": [
         "id",
@@ -754,4 +755,21 @@ def test_a_stocks_data_checks_are_replaced_with_its_rows(tmp_path):
     again.checks = []
     store.save_stock(db, again, T3)
     assert store.check_counts(db) == []
+    db.close()
+
+
+def test_migration_4_gives_every_refreshed_stock_the_run_wide_cursor(tmp_path):
+    path = tmp_path / "stocks.db"
+    old = sqlite_utils.Database(path)
+    store.migrate(old, target=3)
+    old.execute("INSERT INTO job_state (key, value) VALUES ('daily_index_through', '2026-11-17')")
+    old.execute("INSERT INTO symbol_state (symbol, last_success) VALUES ('AAPL', ?)", [T1])
+    old.execute("INSERT INTO symbol_state (symbol, last_attempt) VALUES ('NEW', ?)", [T1])
+    old.conn.commit()
+    old.close()
+    db = store.open_db(path)
+    states = store.symbol_states(db)
+    assert states["AAPL"]["changes_known_through"] == "2026-11-17"
+    assert states["NEW"]["changes_known_through"] is None  # never refreshed: asked in full
+    assert db.execute("SELECT count(*) FROM job_state").fetchone()[0] == 0
     db.close()
