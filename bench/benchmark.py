@@ -1,9 +1,15 @@
 """Run the real job against the fake upstream with latency and enforced limits; print one table.
 
     python bench/benchmark.py [--stocks 1000] [--edgar-rps 100] [--yahoo-rps 100] [--latency-ms 200]
-                              [--workers 64] [--baseline] [--baseline-stocks M]
-                              [--scenarios cold,night,resume] [--now TIME] [--keep DIR]
+                              [--workers 64] [--real-limits SCALE] [--baseline]
+                              [--baseline-stocks M] [--scenarios cold,night,resume] [--now TIME]
+                              [--keep DIR]
                               [--json FILE]
+
+--real-limits SCALE measures the world users live in, time-scaled: the limits of the shipped
+batch_config.json (EDGAR 9 requests/s, Yahoo one request per yfinance_delay_seconds) times
+SCALE, at the fake and in the job, with the shipped processing.max_workers; beside the scaled
+table it prints each run's wall and floor projected to real time and 5,000 stocks.
 
 Every date is pinned, never read from the real clock: the night run starts at --now (the job's
 STOCK_REFRESH_NOW); its fake's today is the business day before that in New York, and the cold,
@@ -981,6 +987,26 @@ def table(rows: list[dict], edgar_rps: float, yahoo_rps: float) -> str:
     return "\n".join(out)
 
 
+PROJECTED_STOCKS = 5000
+
+
+def projection(rows: list[dict], scale: float) -> str:
+    """Each run's wall and floor at the real limits (times `scale`) for PROJECTED_STOCKS
+    stocks: request counts grow with the stocks, and at the limits time grows with them."""
+    lines = [
+        f"projected at the real limits (scaled x{scale:g} above), {PROJECTED_STOCKS:,} stocks:"
+    ]
+    for row in rows:
+        if not row.get("stocks"):
+            continue
+        factor = scale * PROJECTED_STOCKS / row["stocks"]
+        lines.append(
+            f"  {row['scenario']:<9} wall {row['wall_s'] * factor / 60:7.1f} min  "
+            f"floor {row['floor_s'] * factor / 60:7.1f} min  (by {row['floor_by']})"
+        )
+    return "\n".join(lines)
+
+
 def goals(rows: list[dict]) -> tuple[dict, list[str]]:
     """The issue's goals, as far as this run shows them."""
     by = {r["scenario"]: r for r in rows}
@@ -1041,6 +1067,13 @@ def parse_args(argv=None):
     )
     ap.add_argument("--workers", type=int, default=64, help="processing.max_workers (default 64)")
     ap.add_argument(
+        "--real-limits",
+        type=float,
+        default=None,
+        metavar="SCALE",
+        help="the shipped config's limits and workers, times SCALE (overrides the three above)",
+    )
+    ap.add_argument(
         "--scenarios", default="cold,night,resume", help="comma list of cold, night, resume"
     )
     ap.add_argument("--baseline", action="store_true", help="also run the seed-design baseline")
@@ -1060,6 +1093,13 @@ def parse_args(argv=None):
     )
     ap.add_argument("--json", type=Path, default=None, help="also write the table as JSON to FILE")
     args = ap.parse_args(argv)
+    if args.real_limits is not None:
+        if args.real_limits <= 0:
+            ap.error("--real-limits: expected a number above 0")
+        shipped = json.loads((ROOT / "batch_config.json").read_text())
+        args.edgar_rps = shipped["rate_limiting"]["edgar_requests_per_second"] * args.real_limits
+        args.yahoo_rps = args.real_limits / shipped["rate_limiting"]["yfinance_delay_seconds"]
+        args.workers = shipped["processing"]["max_workers"]
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = set(args.scenarios) - {"cold", "night", "resume"}
     if unknown:
@@ -1108,6 +1148,8 @@ def main(argv=None) -> int:
     ratio = summary.get("baseline_over_cold", {}).get("value")
     if ratio is not None:
         print(f"baseline / cold: {ratio:g}x")
+    if args.real_limits:
+        print(projection(bench.rows, args.real_limits))
     print("\n".join(goal_lines))
     for problem in bench.problems:
         print(f"PROBLEM: {problem}")
