@@ -346,9 +346,11 @@ class Processing:
     )
     delay_between_batches_seconds: float = setting(0, number(0, 3600), "Pause between two batches.")
     max_workers: int = setting(
-        8,
+        32,
         integer(1, 64),
-        "Stocks fetched in parallel. The rate limits, not this number, bound the request rate.",
+        "Most stocks fetched at once. A run keeps as many on their way as the rate limits need "
+        "at the latency it measures (rate x latency, and half again), up to this; the rate "
+        "limits, not this number, bound the request rate.",
     )
     force_refresh: bool = setting(
         False, BOOL, "Refetch every data kind even when it is fresh (same as `--force`)."

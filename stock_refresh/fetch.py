@@ -37,7 +37,7 @@ MIN_EDGAR_YEARS = 5
 @dataclass
 class Sources:
     """The upstream clients one run shares between its workers; `side` runs each stock's Yahoo
-    snapshot beside its EDGAR requests (None: one after the other). Close it when done (or use
+    profile beside its EDGAR requests (None: one after the other). Close it when done (or use
     it in a `with` block): it holds the parsing helper process."""
 
     upstreams: Upstreams

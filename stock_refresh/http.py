@@ -10,10 +10,12 @@ internet. yfinance's own curl session (yahoo.py) takes its turns and counts here
 
 import http.client
 import logging
+import math
 import re
 import socket
 import ssl
 import threading
+import time
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -47,6 +49,8 @@ HOSTS = {
     "guce.yahoo.com": "yahoo",
     "consent.yahoo.com": "yahoo",
 }
+FIRST_LATENCY_GUESS = 0.5  # seconds, until answers are measured
+LATENCY_WEIGHT = 0.1  # of each new answer in the moving average: about the last ten count
 SEC_THROTTLE_MARKERS = ("Request Rate Threshold Exceeded", "Undeclared Automated Tool")
 MAX_RETRY_AFTER = 300.0
 
@@ -282,6 +286,12 @@ class Upstreams:
             else None,
         }
         self.stats = {name: Counter() for name in ("github", "edgar", "yahoo")}
+        # seconds from sending a request to its whole answer, a moving average per upstream
+        self.latency = dict.fromkeys(self.stats, FIRST_LATENCY_GUESS)
+        self.allowed = {
+            "edgar": edgar_requests_per_second,
+            "yahoo": 1.0 / yahoo_delay_seconds if yahoo_delay_seconds > 0 else math.inf,
+        }
         self._lock = threading.Lock()
         self._session = requests.Session()
         self._session.trust_env = self.override is None
@@ -343,6 +353,21 @@ class Upstreams:
         self.count(upstream, "requests")
         limiter = self.limiters[upstream]
         return (limiter, limiter.acquire()) if limiter else None
+
+    def answered(self, upstream: str, seconds: float) -> None:
+        """One more answer took `seconds` since it was sent: the latency's moving average."""
+        with self._lock:
+            self.latency[upstream] += LATENCY_WEIGHT * (seconds - self.latency[upstream])
+
+    def in_flight_needed(self, most: int) -> int:
+        """How many requests must be on their way at once for every paced upstream to be kept
+        at its allowed rate, at the latency measured so far (rate x latency, half again for
+        the time a task spends between requests), from 2 to `most`; `most` when unpaced."""
+        if any(math.isinf(rate) for rate in self.allowed.values()):
+            return most
+        with self._lock:
+            want = sum(rate * self.latency[name] for name, rate in self.allowed.items())
+        return max(2, min(most, math.ceil(1.5 * want) + 1))
 
     def retrying(self, upstream: str) -> Retrying:
         def wait(state: RetryCallState) -> float:
@@ -410,6 +435,7 @@ class Upstreams:
     ) -> tuple[requests.Response, bytes]:
         """(response, body): the body decoded, or as it came off the wire with `wire`."""
         _sending.turn = self.take_turn(upstream)
+        sent = time.monotonic()
         try:
             response = self._session.get(
                 target,
@@ -418,6 +444,7 @@ class Upstreams:
                 timeout=(min(10.0, self.timeout), self.timeout),
             )
             body = _wire_body(response) if wire else response.content
+            self.answered(upstream, time.monotonic() - sent)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             cause = connection_failure(error, self.timeout)
             logging.getLogger(DETAIL_LOGGER).info("%s (%s): %r", cause, url, error)

@@ -351,15 +351,16 @@ class Refresh:
         return [fetch_stock_data(symbol, self.sources, self._other_kinds(symbol), known)]
 
     def _work(self, db, run_id: int, tasks: list, progress: Progress) -> None:
-        """Run `tasks` on the worker pool, at most two per worker queued; this thread saves."""
+        """Run `tasks` on the worker pool, as many at once as the upstreams' rates need at the
+        latency measured so far (up to `max_workers`: more only queue at the limiters); this
+        thread saves."""
         processing = self.config.processing
-        window = processing.max_workers * 2
         pending: dict[Future, tuple[str, list[str]]] = {}
         pool = ThreadPoolExecutor(processing.max_workers, thread_name_prefix="fetch")
         submitted = 0
         try:
             for task in tasks:
-                while len(pending) >= window:
+                while len(pending) >= self.upstreams.in_flight_needed(processing.max_workers):
                     self._collect(db, run_id, pending, progress)
                 pending[pool.submit(self._run_task, task)] = task
                 submitted += len(task[1])

@@ -8,6 +8,7 @@ is turned into ours: 429 -> `RateLimited` (retried with backoff), 404 -> `NotFou
 
 import logging
 import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -120,7 +121,9 @@ class YahooSession(curl_requests.Session):
             min(timeout, self._upstreams.timeout) if timeout else self._upstreams.timeout
         )
         turn = self._upstreams.take_turn("yahoo")
+        sent = time.monotonic()
         response = super().request(method, target, *args, **kwargs)
+        self._upstreams.answered("yahoo", time.monotonic() - sent)
         if turn:  # curl reports nothing between send and answer: count from the answer
             turn[0].sent(turn[1])
         if response.status_code == 429:

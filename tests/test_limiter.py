@@ -195,3 +195,29 @@ def test_summed_waits_exceed_the_elapsed_time_and_wall_waits_do_not(tmp_path):
         wall = limiter.wait_spans.seconds
         assert limiter.waited > 2 * elapsed  # eight threads queue behind each other
         assert 0.5 * elapsed < wall <= elapsed, (type(limiter).__name__, wall, elapsed)
+
+
+def test_the_work_in_flight_follows_the_limits_and_the_measured_latency():
+    """SEC's 9/s and Yahoo's 2/s: at 50 ms a couple of stocks at once keep both busy, at
+    800 ms it takes fifteen; never more than max_workers, all of them when a rate is unpaced."""
+    from stock_refresh.http import Upstreams
+
+    def needed(latency: float, most: int = 32, yahoo_delay: float = 0.5) -> int:
+        upstreams = Upstreams(
+            sec_contact="Jane Doe jane.doe@gmail.com",
+            edgar_requests_per_second=9,
+            yahoo_delay_seconds=yahoo_delay,
+            timeout=5,
+            retries=0,
+            edgar_cooldown=1,
+        )
+        for _ in range(200):  # the moving average settles on what is measured
+            upstreams.answered("edgar", latency)
+            upstreams.answered("yahoo", latency)
+        return upstreams.in_flight_needed(most)
+
+    assert needed(0.05) == 2
+    assert needed(0.2) == 5  # (9 + 2) x 0.2 x 1.5 = 3.3 -> 4, + 1
+    assert needed(0.8) == 15  # (9 + 2) x 0.8 x 1.5 = 13.2 -> 14, + 1
+    assert needed(0.8, most=8) == 8
+    assert needed(0.2, yahoo_delay=0) == 32
