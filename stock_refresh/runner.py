@@ -317,7 +317,8 @@ class Refresh:
         """Market data first, for every stock due, QUOTE_BATCH stocks per Yahoo request; then
         each stock's other kinds (EDGAR, the profile) in a task of its own. A stock counts as
         done when its other kinds are fetched too: they are saved together, in one transaction,
-        so a stock is never saved in part. One that fails in the first phase skips the second."""
+        so a stock is never saved in part. A failed batch fails its stocks that need nothing else;
+        the others ask their own quote in the second phase (a Yahoo hiccup stops no SEC work)."""
         processing = self.config.processing
         log.info("refreshing %d stocks with %d workers", len(symbols), processing.max_workers)
         progress = Progress(len(symbols), log, processing.batch_size)
@@ -338,7 +339,7 @@ class Refresh:
 
     def _other_kinds(self, symbol: str) -> frozenset:
         """What a stock's own task fetches: its kinds but market data, which came batched
-        (unless its batch's answer left it out: then its own quote, to tell why)."""
+        (unless its batch failed or left it out: then its own quote, to get it or tell why)."""
         kinds = self.plans[symbol] - MARKET_ONLY
         return kinds | MARKET_ONLY if symbol in self.unquoted else kinds
 
@@ -386,10 +387,14 @@ class Refresh:
             try:
                 results = future.result()
             except Exception as error:  # a stock's failure must never stop the others
+                if kind == "quotes":  # a stock with its own task asks its own quote there
+                    self.unquoted.update(s for s in symbols if self.plans[s] != MARKET_ONLY)
+                    symbols = [s for s in symbols if self.plans[s] == MARKET_ONLY]
                 for symbol in symbols:
                     self._fail(db, run_id, symbol, error)
                     progress.advance(False)
-                self._breaker(symbols[0], self.stats.failures[symbols[0]][0])
+                if symbols:
+                    self._breaker(symbols[0], self.stats.failures[symbols[0]][0])
                 continue
             for data in results:
                 if kind == "quotes" and self.plans[data.symbol] != MARKET_ONLY:

@@ -162,6 +162,7 @@ def runs(tmp_path_factory):
 
 
 @pytest.mark.date_sensitive
+@pytest.mark.timeout(360)  # the first one sets up all 22 runs, three suites at once in CI
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("which", ["cold", "night"])
 def test_a_fault_fails_the_stock_or_changes_nothing(runs, fault, which):
