@@ -302,7 +302,7 @@ def test_unknown_keys_are_warned_by_name(tmp_path):
         }
     )
     config = load_config(write(tmp_path, text))
-    assert config.processing.max_workers == 8
+    assert config.processing.max_workers == 32  # the default: the misspelt key is ignored
     assert set(config.warnings) == {
         "unknown key 'processing.max_worker' (ignored; did you mean 'processing.max_workers'?)",
         "unknown key 'notification' (ignored; did you mean 'notifications'?)",

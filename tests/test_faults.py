@@ -140,3 +140,20 @@ def test_a_failing_request_is_asked_retries_plus_one_times_and_once_more_at_the_
     assert failures["SYXB"]["error_type"] == "MalformedResponse"
     for path in broken.values():
         assert asked.count(path) == retries + 1 + 1, path
+
+
+def test_a_failed_quote_batch_stops_no_stock_that_has_more_to_fetch(tmp_path):
+    """Yahoo's batch answer fails, and again on its retry (yfinance asks twice a time, with
+    another cookie): each cold stock asks its own quote in its own task, its SEC work goes on."""
+    faults = "query1.finance.yahoo.com/v7/finance/quote=status:500#4"
+    with FakeUpstream(companies=3, faults=faults) as fake:
+        config = write_config(tmp_path, fake.url)
+        result = run_cli("--config", config, "--symbols", "SYXA,SYXB,SYXC")
+        quotes = [r for r in fake.requests() if "/v7/finance/quote" in r["path"]]
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert only_report(tmp_path)["successful"] == 3
+    assert [r["status"] for r in quotes[:4]] == [500] * 4
+    singles = sorted(r["path"].split("symbols=")[1].split("&")[0] for r in quotes[4:])
+    assert singles == ["SYXA", "SYXB", "SYXC"]
+    prices = query(tmp_path / "stocks.db", "SELECT price FROM stock_metrics")
+    assert len(prices) == 3 and all(p["price"] > 0 for p in prices)
