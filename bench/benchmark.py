@@ -992,7 +992,8 @@ PROJECTED_STOCKS = 5000
 
 def projection(rows: list[dict], scale: float) -> str:
     """Each run's wall and floor at the real limits (times `scale`) for PROJECTED_STOCKS
-    stocks: request counts grow with the stocks, and at the limits time grows with them."""
+    stocks: request counts grow with the stocks, and at the limits time grows with them; the
+    start-up before the first request (imports, the symbol lists) is the same at any size."""
     lines = [
         f"projected at the real limits (scaled x{scale:g} above), {PROJECTED_STOCKS:,} stocks:"
     ]
@@ -1000,8 +1001,10 @@ def projection(rows: list[dict], scale: float) -> str:
         if not row.get("stocks"):
             continue
         factor = scale * PROJECTED_STOCKS / row["stocks"]
+        startup = row.get("startup_s") or 0.0
+        wall = startup + (row["wall_s"] - startup) * factor
         lines.append(
-            f"  {row['scenario']:<9} wall {row['wall_s'] * factor / 60:7.1f} min  "
+            f"  {row['scenario']:<9} wall {wall / 60:7.1f} min  "
             f"floor {row['floor_s'] * factor / 60:7.1f} min  (by {row['floor_by']})"
         )
     return "\n".join(lines)
