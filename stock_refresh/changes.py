@@ -44,7 +44,7 @@ class IndexScan:
 
     filed: dict[int, date] | None
     through: date
-    since: date | None = None  # the day after which it read (the `through` it was given)
+    since: date  # the day after which it read (the `through` it was given)
     days_read: int = 0
     notes: list[str] = field(default_factory=list)
 

@@ -14,7 +14,6 @@ import zlib
 from collections import Counter
 from datetime import date, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from . import market_calendar
 
@@ -23,11 +22,11 @@ EDGAR_KINDS = frozenset({"fundamentals", "filings", "sections"})
 YAHOO_KINDS = frozenset({"market", "profile"})
 MARKET_ONLY = frozenset({"market"})
 PROFILE_DAYS = 7
-NEW_YORK = ZoneInfo("America/New_York")  # whose nights the job runs in
 
 
 def night_of(moment: datetime) -> date:
-    return moment.astimezone(NEW_YORK).date()
+    """The New York date of `moment`: the night the job runs in."""
+    return moment.astimezone(market_calendar.NEW_YORK).date()
 
 
 def profile_due(symbol: str, refreshed_at: str | None, now: datetime) -> bool:

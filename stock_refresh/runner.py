@@ -180,7 +180,6 @@ class Refresh:
         self.retrying = False
         self.plans: dict[str, frozenset] = {}
         self.states: dict[str, dict] = {}
-        self.failed_now: set[str] = set()  # in this pass over the stocks
         self.unquoted: set[str] = set()  # left out of their quote batch's answer
         self.quotes: dict[str, StockData] = {}  # batched market data awaiting its stock's rest
         self.changes_known_through: str | None = None  # saved with each stock (see changes.py)
@@ -322,14 +321,14 @@ class Refresh:
         processing = self.config.processing
         log.info("refreshing %d stocks with %d workers", len(symbols), processing.max_workers)
         progress = Progress(len(symbols), log, processing.batch_size)
-        self.failed_now, self.unquoted, self.quotes = set(), set(), {}
+        self.unquoted, self.quotes = set(), {}
         quoted = [s for s in symbols if "market" in self.plans[s]]
         batches = [quoted[i : i + QUOTE_BATCH] for i in range(0, len(quoted), QUOTE_BATCH)]
         try:
             if batches:
                 log.info("market data: %d stocks in %d quote requests", len(quoted), len(batches))
                 self._work(db, run_id, [("quotes", batch) for batch in batches], progress)
-            rest = [s for s in symbols if s not in self.failed_now and self._other_kinds(s)]
+            rest = [s for s in symbols if self._other_kinds(s)]
             if rest:
                 log.info("filings, facts and profiles: %d stocks", len(rest))
                 self._work(db, run_id, [("stock", [s]) for s in rest], progress)
@@ -434,7 +433,6 @@ class Refresh:
             "" if final else " (retried at the end of the run)",
         )
         log.debug("%s traceback", symbol, exc_info=error)
-        self.failed_now.add(symbol)
         self.stats.record_failure(symbol, kind, str(error))
         store.record_failure(db, symbol, kind, str(error), self._now(), run_id)
 

@@ -140,9 +140,9 @@ class Yahoo:
         self._upstreams = upstreams
         self._session = YahooSession(upstreams)
 
-    def _call(self, symbol: str, what: str, fn, not_found=NotFound):
-        """Run one yfinance call with our retry policy and error types; `not_found` is what a
-        404 means (for one symbol's URL: an unknown symbol)."""
+    def _call(self, symbol: str, what: str, fn, one_symbol: bool = True):
+        """Run one yfinance call with our retry policy and error types. A 404 for one symbol's
+        URL means an unknown symbol; for a list of symbols, the endpoint's failure."""
         for attempt in self._upstreams.retrying("yahoo"):
             with attempt:
                 try:
@@ -153,7 +153,7 @@ class Yahoo:
                     ) from None
                 except HTTPError as error:
                     status = getattr(error.response, "status_code", None)
-                    if status == 404 and not_found is NotFound:
+                    if status == 404 and one_symbol:
                         raise NotFound(
                             f"Yahoo {what} for {symbol}: unknown symbol (404)", 404
                         ) from None
@@ -231,9 +231,9 @@ class Yahoo:
             "lang": "en-US",
             "region": "US",
         }
-        # a 404 for the whole list is the endpoint's failure: unknown symbols are only left out
+        # unknown symbols are only left out of the answer
         answer = self._call(
-            label, "quote", lambda: self._raw_json(QUOTE_URL, params), not_found=Transient
+            label, "quote", lambda: self._raw_json(QUOTE_URL, params), one_symbol=False
         )
         try:
             results = answer["quoteResponse"]["result"]

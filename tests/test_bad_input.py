@@ -49,6 +49,18 @@ def bad_value(section: str, name: str, value, expected: str = "expected") -> Cas
     )
 
 
+def fast_edgar_through(name: str, override: str) -> Case:
+    return Case(
+        f"fast-edgar-through-{name}",
+        2,
+        "rate_limiting.edgar_requests_per_second: expected a number from 1 to 10",
+        config={
+            "rate_limiting": {"edgar_requests_per_second": 20},
+            "sources": {"upstream_override": override},
+        },
+    )
+
+
 CASES = [
     # numbers far outside what anyone means: both bounds, every numeric key
     bad_value("rate_limiting", "request_timeout_seconds", 1e308),
@@ -86,24 +98,8 @@ CASES = [
     bad_value("notifications", "urls", ["nope://x"]),
     Case("section-not-object", 2, "sources: expected a JSON object", config={"sources": "x"}),
     # the cap on SEC's rate is lifted for loopback only
-    Case(
-        "fast-edgar-through-a-lan-host",
-        2,
-        "rate_limiting.edgar_requests_per_second: expected",
-        config={
-            "rate_limiting": {"edgar_requests_per_second": 20},
-            "sources": {"upstream_override": "http://10.0.0.1:8765"},
-        },
-    ),
-    Case(
-        "fast-edgar-through-a-public-host",
-        2,
-        "on loopback",
-        config={
-            "rate_limiting": {"edgar_requests_per_second": 50},
-            "sources": {"upstream_override": "https://evil.example.com:443"},
-        },
-    ),
+    fast_edgar_through("a-lan-host", "http://10.0.0.1:8765"),
+    fast_edgar_through("a-public-host", "https://evil.example.com:443"),
     Case(
         "contact-placeholder",
         2,
