@@ -3,11 +3,13 @@
 EDGAR gives the filed figures (earnings history from companyfacts, the filings list from
 submissions, the newest 10-K/10-Q sections from the primary documents). Yahoo gives what EDGAR
 does not have (price, P/E, market cap, dividend yield, institutional ownership, sector...), and
-its statements fill in only the years EDGAR lacks when EDGAR has fewer than five. Yahoo's
-profile does not depend on anything EDGAR says, so during a run it is fetched beside the
-EDGAR requests: a stock's chain of requests is then as long as the longer of the two. A run
-fetches market data for many stocks at once (`fetch_market_data`) and asks `fetch_stock_data`
-for the other kinds; given "market" itself, it asks one quote for the stock.
+its statements fill in only the years EDGAR lacks when EDGAR has fewer than five.
+
+`fetch_stock_data` fetches the kinds it is asked for of one stock (its Yahoo profile beside its
+EDGAR requests when `Sources.side` is given): what a user script wants. A run fetches in parts
+instead, so that what the screen reads lands first: `fetch_market_data` (many stocks in one
+request), `fetch_stock_data` for filings and facts, `fetch_profile`, `fetch_filing_sections`
+(from a filings list fetched earlier); `fetch_quote` when a stock's batch failed or left it out.
 
 Each source's fetch returns what it got (`EdgarData`, `YahooData`); `fetch_stock_data` puts
 them together into the `StockData` that the store saves. What the database already holds comes
@@ -116,10 +118,7 @@ def fetch_stock_data(
             symbol, sources.yahoo, kinds, periods if need_statements else None, profile
         )
         if not quoted.found:
-            if not cik:
-                raise UnknownSymbol(f"unknown symbol {symbol}: no CIK at SEC and unknown to Yahoo")
-            # SEC knows it and it trades on a listed exchange: Yahoo's "unknown" is its fault
-            raise Incomplete(f"{symbol}: SEC has CIK {cik}, yet Yahoo answered unknown symbol")
+            unknown_to_yahoo(symbol, cik)
     data = StockData(
         symbol=symbol,
         cik=cik,
@@ -152,11 +151,51 @@ def fetch_market_data(symbols: list[str], sources: Sources) -> list[StockData]:
     ]
 
 
-def with_market_data(data: StockData, quoted: StockData) -> StockData:
-    """`data` with the market data of `quoted` (from a batch) added, its own values first."""
-    market = {k: v for k, v in quoted.metrics.items() if v is not None}
-    own = {k: v for k, v in data.metrics.items() if v is not None}
-    return dataclasses.replace(data, metrics={**market, **own}, kinds=data.kinds | quoted.kinds)
+def fetch_quote(symbol: str, sources: Sources) -> StockData:
+    """One stock's market data, asked alone (its batch failed or left it out): a symbol Yahoo
+    does not know is an error here."""
+    (data,) = fetch_market_data([symbol], sources) or [None]
+    if data is None:
+        unknown_to_yahoo(symbol, sources.ciks.cik(symbol))
+    return data
+
+
+def fetch_profile(symbol: str, sources: Sources) -> StockData:
+    """One stock's Yahoo profile (one request), Yahoo's D/E included: whether it may stand
+    beside a filed one is the caller's to decide (see `without_yahoo_debt_to_equity`)."""
+    cik = sources.ciks.cik(symbol)
+    quoted = fetch_yahoo(symbol, sources.yahoo, {"profile"}, None, None)
+    if not quoted.found:
+        unknown_to_yahoo(symbol, cik)
+    return StockData(
+        symbol=symbol,
+        cik=cik,
+        profile={**quoted.profile, "cik": cik},
+        metrics=quoted.metrics,
+        kinds=quoted.kinds,
+    )
+
+
+def fetch_filing_sections(
+    symbol: str, cik: int, filing_rows: list[dict], sources: Sources, known: Known
+) -> StockData:
+    """The sections of the newest 10-K and 10-Q in `filing_rows` (a filings list fetched
+    earlier in the run), as the stock's data."""
+    rows, notes = fetch_sections(filing_rows, sources, known)
+    return StockData(symbol=symbol, cik=cik, sections=rows, notes=notes, kinds={"sections"})
+
+
+def without_yahoo_debt_to_equity(data: StockData) -> StockData:
+    """`data` without Yahoo's D/E: a stored filed one must not be replaced by it."""
+    metrics = {k: v for k, v in data.metrics.items() if k != "debt_to_equity"}
+    return dataclasses.replace(data, metrics=metrics)
+
+
+def unknown_to_yahoo(symbol: str, cik: int | None):
+    if not cik:
+        raise UnknownSymbol(f"unknown symbol {symbol}: no CIK at SEC and unknown to Yahoo")
+    # SEC knows it and it trades on a listed exchange: Yahoo's "unknown" is its fault
+    raise Incomplete(f"{symbol}: SEC has CIK {cik}, yet Yahoo answered unknown symbol")
 
 
 def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:

@@ -359,15 +359,22 @@ class Upstreams:
         with self._lock:
             self.latency[upstream] += LATENCY_WEIGHT * (seconds - self.latency[upstream])
 
-    def in_flight_needed(self, most: int) -> int:
-        """How many requests must be on their way at once for every paced upstream to be kept
-        at its allowed rate, at the latency measured so far (rate x latency, half again for
-        the time a task spends between requests), from 2 to `most`; `most` when unpaced."""
-        if any(math.isinf(rate) for rate in self.allowed.values()):
-            return most
+    def in_flight_needed(self, most: int) -> dict[str, int]:
+        """How many requests must be on their way at once to keep each paced upstream at its
+        allowed rate, at the latency measured so far (rate x latency, half again for the time
+        a task spends between requests, at least 2), per upstream: `most` in all, shared in
+        proportion when more are needed. An unpaced upstream takes what the others leave."""
         with self._lock:
-            want = sum(rate * self.latency[name] for name, rate in self.allowed.items())
-        return max(2, min(most, math.ceil(1.5 * want) + 1))
+            want = {
+                name: max(2, math.ceil(1.5 * rate * self.latency[name]) + 1)
+                for name, rate in self.allowed.items()
+                if not math.isinf(rate)
+            }
+        total = sum(want.values())
+        if total > most:
+            want = {name: max(1, most * need // total) for name, need in want.items()}
+        rest = max(2, most - sum(want.values()))
+        return {name: want.get(name, rest) for name in self.allowed}
 
     def retrying(self, upstream: str) -> Retrying:
         def wait(state: RetryCallState) -> float:

@@ -29,6 +29,8 @@ class RunStats:
     backup: dict | None = None  # the restore point made before the run (backup.BackupResult)
     checks_run: int = 0  # cross-checks made on the saved stocks' filed earnings rows
     data_checks: Counter = field(default_factory=Counter)  # check -> rows that failed it
+    screener_ready_at: float | None = None  # seconds from the start: every stock due has its
+    # market data and earnings history saved (or has failed)
 
     def record_success(self, symbol: str) -> None:
         self.successful.append(symbol)
@@ -89,6 +91,7 @@ def build_report(
             sum(u["rate_limit_wait_thread_seconds"] for u in upstreams.values()), 3
         ),
         "stale_reasons": stats.plan,
+        "screener_ready_at": stats.screener_ready_at,
         "backup": stats.backup,
         "data_checks_run": stats.checks_run,
         "data_checks": dict(sorted(stats.data_checks.items())),

@@ -7,8 +7,9 @@ import os
 import sqlite3
 import sys
 import time
+from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,7 +17,15 @@ from . import clock, market_calendar, store, yahoo
 from .backup import BackupError, backup_database
 from .changes import IndexScan, changed_companies, last_published_day, scan_daily_indexes
 from .dashboard import write_dashboard
-from .fetch import Sources, fetch_market_data, fetch_stock_data, with_market_data
+from .fetch import (
+    Sources,
+    fetch_filing_sections,
+    fetch_market_data,
+    fetch_profile,
+    fetch_quote,
+    fetch_stock_data,
+    without_yahoo_debt_to_equity,
+)
 from .files import os_error_line
 from .http import UnknownSymbol, UpstreamError, Upstreams
 from .limiter import wall_seconds
@@ -168,6 +177,40 @@ def known_through(scan: IndexScan | None, started) -> str:
     return last_published_day(started).isoformat()
 
 
+# A stock's data in parts, each saved in a transaction of its own; the screen reads the first two
+PARTS = {
+    "market": MARKET_ONLY,
+    "facts": frozenset({"fundamentals", "filings"}),
+    "profile": frozenset({"profile"}),
+    "sections": frozenset({"sections"}),
+}
+SCREEN_PARTS = frozenset({"market", "facts"})
+# The parts each upstream's lane runs, first things first ("quote": a stock's own market data
+# when its batch failed or left it out). A stock without a CIK has its facts from Yahoo's
+# statements: few enough to let them share SEC's lane.
+LANES = {"yahoo": ("quote", "market", "profile"), "edgar": ("facts", "sections")}
+LANE_OF = {part: lane for lane, parts in LANES.items() for part in parts}
+
+
+@dataclass
+class Work:
+    """One pass over the stocks due: each stock's parts still to save, the queued and the
+    running parts, and what parts hand on to each other."""
+
+    progress: Progress | None = None
+    parts: dict[str, set[str]] = field(default_factory=dict)  # popped when the stock fails
+    screen_left: int = 0  # screen parts not yet saved (or dropped with their stock)
+    queues: dict[str, deque] = field(default_factory=lambda: {p: deque() for p in LANE_OF})
+    pending: dict[Future, tuple[str, list[str]]] = field(default_factory=dict)
+    in_flight: Counter = field(default_factory=Counter)  # running parts per lane
+    held: list[tuple[str, StockData]] = field(default_factory=list)  # until screener-ready
+    yahoo_d_e_stands: dict[str, bool] = field(default_factory=dict)
+    filings: dict[str, tuple[int, list[dict]]] = field(default_factory=dict)  # for sections
+
+    def queue(self, part: str, symbols: list[str]) -> None:
+        self.queues[part].append(symbols)
+
+
 class Refresh:
     def __init__(self, config, options: Options):
         self.config = config
@@ -180,8 +223,7 @@ class Refresh:
         self.retrying = False
         self.plans: dict[str, frozenset] = {}
         self.states: dict[str, dict] = {}
-        self.unquoted: set[str] = set()  # left out of their quote batch's answer
-        self.quotes: dict[str, StockData] = {}  # batched market data awaiting its stock's rest
+        self.work = Work()
         self.changes_known_through: str | None = None  # saved with each stock (see changes.py)
 
     def run(self) -> int:
@@ -191,7 +233,7 @@ class Refresh:
         db = run_id = resumed_from = scan = None
         try:
             yahoo.configure(yahoo.default_cache_dir(config.path.parent))
-            self.sources = Sources.create(self.upstreams, config.processing.max_workers)
+            self.sources = Sources.create(self.upstreams)
             if config.database.backup_before_run:
                 backup = backup_database(
                     config.database.path,
@@ -313,111 +355,180 @@ class Refresh:
         self.stats.skipped += [s for s in symbols if not self.plans[s]]
 
     def _refresh(self, db, run_id: int, symbols: list[str]) -> None:
-        """Market data first, for every stock due, QUOTE_BATCH stocks per Yahoo request; then
-        each stock's other kinds (EDGAR, the profile) in a task of its own. A stock counts as
-        done when its other kinds are fetched too: they are saved together, in one transaction,
-        so a stock is never saved in part. A failed batch fails its stocks that need nothing else;
-        the others ask their own quote in the second phase (a Yahoo hiccup stops no SEC work)."""
+        """Each stock's data in parts, what the screen reads first: market data (QUOTE_BATCH
+        stocks per Yahoo request) and the filings with the earnings history for every stock,
+        then profiles and filing sections. Each part is saved whole in a transaction of its
+        own; a stock is done when all its parts are, and once one fails its later parts are
+        not saved (it is retried whole). The parts go out in two lanes, one per upstream, so
+        SEC's requests never wait behind Yahoo's pacing or the other way round."""
         processing = self.config.processing
-        log.info("refreshing %d stocks with %d workers", len(symbols), processing.max_workers)
-        progress = Progress(len(symbols), log, processing.batch_size)
-        self.unquoted, self.quotes = set(), {}
-        quoted = [s for s in symbols if "market" in self.plans[s]]
-        batches = [quoted[i : i + QUOTE_BATCH] for i in range(0, len(quoted), QUOTE_BATCH)]
+        self.work = Work(progress=Progress(len(symbols), log, processing.batch_size))
+        work = self.work
+        for symbol in symbols:
+            plan = self.plans[symbol]
+            work.parts[symbol] = {part for part, kinds in PARTS.items() if plan & kinds}
+            work.screen_left += len(work.parts[symbol] & SCREEN_PARTS)
+        quoted = [s for s in symbols if "market" in work.parts[s]]
+        for i in range(0, len(quoted), QUOTE_BATCH):
+            work.queue("market", quoted[i : i + QUOTE_BATCH])
+        for part in ("facts", "profile"):
+            for symbol in symbols:
+                if part in work.parts[symbol]:
+                    work.queue(part, [symbol])
+        log.info(
+            "refreshing %d stocks; phase 1 of 2, what the screen reads: market data for %d "
+            "stocks in %d quote requests, filings and earnings history for %d; then profiles "
+            "and filing sections",
+            len(symbols),
+            len(quoted),
+            len(work.queues["market"]),
+            len(work.queues["facts"]),
+        )
+        self._screen_ready_check(db, run_id)
         try:
-            if batches:
-                log.info("market data: %d stocks in %d quote requests", len(quoted), len(batches))
-                self._work(db, run_id, [("quotes", batch) for batch in batches], progress)
-            rest = [s for s in symbols if self._other_kinds(s)]
-            if rest:
-                log.info("filings, facts and profiles: %d stocks", len(rest))
-                self._work(db, run_id, [("stock", [s]) for s in rest], progress)
+            self._work(db, run_id)
         finally:
-            self.quotes.clear()
-            progress.close()
+            work.progress.close()
 
-    def _other_kinds(self, symbol: str) -> frozenset:
-        """What a stock's own task fetches: its kinds but market data, which came batched
-        (unless its batch failed or left it out: then its own quote, to get it or tell why)."""
-        kinds = self.plans[symbol] - MARKET_ONLY
-        return kinds | MARKET_ONLY if symbol in self.unquoted else kinds
+    def _screen_ready_check(self, db, run_id: int) -> None:
+        """Once the screen's parts of every stock are saved (or failed): say so, note when,
+        and save the parts that waited for it."""
+        work = self.work
+        if work.screen_left or self.stats.screener_ready_at is not None and not work.held:
+            return
+        if self.stats.screener_ready_at is None:
+            self.stats.screener_ready_at = round(time.monotonic() - self.stats.clock_started, 3)
+            log.info(
+                "screener-ready after %.1f s: every stock due has its market data and earnings "
+                "history (or has failed); phase 2 of 2: %d stocks' profiles and filing sections",
+                self.stats.screener_ready_at,
+                sum(1 for parts in work.parts.values() if parts),
+            )
+        held, work.held = work.held, []
+        for part, data in held:
+            self._saved(db, run_id, part, data)
 
-    def _run_task(self, task: tuple[str, list[str]]) -> list[StockData]:
-        kind, symbols = task
-        if kind == "quotes":
+    def _run_task(self, part: str, symbols: list[str]) -> list[StockData]:
+        if part == "market":
             return fetch_market_data(symbols, self.sources)
         symbol = symbols[0]
+        if part == "quote":
+            return [fetch_quote(symbol, self.sources)]
+        if part == "profile":
+            return [fetch_profile(symbol, self.sources)]
         known = store.known(None if self.force else self.states.get(symbol))
-        return [fetch_stock_data(symbol, self.sources, self._other_kinds(symbol), known)]
+        if part == "facts":
+            return [fetch_stock_data(symbol, self.sources, self.plans[symbol] & PARTS[part], known)]
+        cik, filings = self.work.filings.pop(symbol)
+        return [fetch_filing_sections(symbol, cik, filings, self.sources, known)]
 
-    def _work(self, db, run_id: int, tasks: list, progress: Progress) -> None:
-        """Run `tasks` on the worker pool, as many at once as the upstreams' rates need at the
-        latency measured so far (up to `max_workers`: more only queue at the limiters); this
-        thread saves."""
-        processing = self.config.processing
-        pending: dict[Future, tuple[str, list[str]]] = {}
+    def _work(self, db, run_id: int) -> None:
+        """Run the queued parts on the worker pool, each lane with as many on their way as its
+        upstream's rate needs at the latency measured so far (together at most `max_workers`:
+        more would only queue at the limiters); this thread saves."""
+        processing, work = self.config.processing, self.work
         pool = ThreadPoolExecutor(processing.max_workers, thread_name_prefix="fetch")
-        submitted = 0
+        paused_at = 0
         try:
-            for task in tasks:
-                while len(pending) >= self.upstreams.in_flight_needed(processing.max_workers):
-                    self._collect(db, run_id, pending, progress)
-                pending[pool.submit(self._run_task, task)] = task
-                submitted += len(task[1])
-                if (
-                    processing.delay_between_batches_seconds
-                    and task is not tasks[-1]
-                    and submitted // processing.batch_size
-                    != (submitted - len(task[1])) // processing.batch_size
-                ):
-                    while pending:
-                        self._collect(db, run_id, pending, progress)
-                    time.sleep(processing.delay_between_batches_seconds)
-            while pending:
-                self._collect(db, run_id, pending, progress)
+            while work.pending or any(work.queues.values()):
+                windows = self.upstreams.in_flight_needed(processing.max_workers)
+                for lane, parts in LANES.items():
+                    for part in parts:
+                        queue = work.queues[part]
+                        while queue and work.in_flight[lane] < windows[lane]:
+                            symbols = queue.popleft()
+                            future = pool.submit(self._run_task, part, symbols)
+                            work.pending[future] = (part, symbols)
+                            work.in_flight[lane] += 1
+                self._collect(db, run_id)
+                batch = work.progress.done // processing.batch_size
+                if processing.delay_between_batches_seconds and batch > paused_at:
+                    paused_at = batch
+                    while work.pending:
+                        self._collect(db, run_id)
+                    if any(work.queues.values()):
+                        time.sleep(processing.delay_between_batches_seconds)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _collect(self, db, run_id: int, pending: dict, progress: Progress) -> None:
-        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-        batches_before = progress.done // self.config.processing.batch_size
+    def _collect(self, db, run_id: int) -> None:
+        work = self.work
+        done, _ = wait(list(work.pending), return_when=FIRST_COMPLETED)
+        batches_before = work.progress.done // self.config.processing.batch_size
         for future in done:
-            kind, symbols = pending.pop(future)
+            part, symbols = work.pending.pop(future)
+            work.in_flight[LANE_OF[part]] -= 1
             try:
                 results = future.result()
             except Exception as error:  # a stock's failure must never stop the others
-                if kind == "quotes":  # a stock with its own task asks its own quote there
-                    self.unquoted.update(s for s in symbols if self.plans[s] != MARKET_ONLY)
-                    symbols = [s for s in symbols if self.plans[s] == MARKET_ONLY]
-                for symbol in symbols:
-                    self._fail(db, run_id, symbol, error)
-                    progress.advance(False)
-                if symbols:
-                    self._breaker(symbols[0], self.stats.failures[symbols[0]][0])
+                # a stock with parts of its own asks its own quote
+                failing = self._ask_alone(symbols) if part == "market" else symbols
+                failed = [s for s in failing if self._fail(db, run_id, s, error)]
+                if failed:
+                    self._breaker(failed[0], self.stats.failures[failed[0]][0])
                 continue
             for data in results:
-                if kind == "quotes" and self.plans[data.symbol] != MARKET_ONLY:
-                    self.quotes[data.symbol] = data  # saved with the rest of the stock
-                    continue
-                if data.symbol in self.quotes:
-                    data = with_market_data(data, self.quotes.pop(data.symbol))
-                self._save(db, run_id, data)
-                progress.advance(True)
-            for symbol in set(symbols) - {data.symbol for data in results}:
-                if self.plans[symbol] != MARKET_ONLY:
-                    self.unquoted.add(symbol)  # its own task asks again, and tells why
-                    continue
+                self._saved(db, run_id, "market" if part == "quote" else part, data)
+            answered = {data.symbol for data in results}
+            for symbol in self._ask_alone(s for s in symbols if s not in answered):
                 self._fail(
                     db,
                     run_id,
                     symbol,
                     UnknownSymbol(f"unknown symbol {symbol}: not in Yahoo's quote answer"),
                 )
-                progress.advance(False)
-        if progress.done // self.config.processing.batch_size != batches_before:
+        self._screen_ready_check(db, run_id)
+        if work.progress.done // self.config.processing.batch_size != batches_before:
             self._dashboard(db, live_run=run_id)
 
-    def _fail(self, db, run_id: int, symbol: str, error: Exception) -> None:
+    def _ask_alone(self, symbols) -> list[str]:
+        """Queue its own quote for each stock of `symbols` that has parts other than market
+        data (the answer tells why Yahoo left it out); the market-only ones are returned."""
+        market_only = []
+        for symbol in symbols:
+            if self.work.parts.get(symbol, set()) - {"market"}:
+                self.work.queue("quote", [symbol])
+            else:
+                market_only.append(symbol)
+        return market_only
+
+    def _saved(self, db, run_id: int, part: str, data: StockData) -> None:
+        """Save one part of a stock and queue what it unlocks. Profiles and sections wait
+        until the screen's parts of every stock are in (a profile's D/E then knows whether a
+        filed one was found tonight)."""
+        work, symbol = self.work, data.symbol
+        parts = work.parts.get(symbol)
+        if not parts:
+            return  # the stock failed meanwhile: it is retried whole
+        if part not in SCREEN_PARTS and work.screen_left:
+            work.held.append((part, data))
+            return
+        if part == "profile" and not work.yahoo_d_e_stands.get(symbol, not data.cik):
+            data = without_yahoo_debt_to_equity(data)
+        parts.discard(part)
+        if part in SCREEN_PARTS:
+            work.screen_left -= 1
+        if part == "facts":
+            # Yahoo's D/E may stand only when tonight's filed figures have none
+            work.yahoo_d_e_stands[symbol] = (
+                "fundamentals" in data.kinds and "debt_to_equity" not in data.metrics
+            )
+            if not data.cik:
+                parts.discard("sections")  # no filings to take sections from
+        self._save(db, run_id, data, done=not parts)
+        if part == "facts" and "sections" in parts:
+            work.filings[symbol] = (data.cik, data.filings)
+            work.queue("sections", [symbol])
+
+    def _fail(self, db, run_id: int, symbol: str, error: Exception) -> bool:
+        """Record a stock's failure (once: its other parts are dropped); False if it had
+        failed already in this pass."""
+        work = self.work
+        parts = work.parts.pop(symbol, None)
+        if parts is None:
+            return False
+        work.screen_left -= len(parts & SCREEN_PARTS)
+        work.filings.pop(symbol, None)
         kind = getattr(error, "kind", type(error).__name__)
         final = (
             self.retrying
@@ -435,17 +546,26 @@ class Refresh:
         log.debug("%s traceback", symbol, exc_info=error)
         self.stats.record_failure(symbol, kind, str(error))
         store.record_failure(db, symbol, kind, str(error), self._now(), run_id)
+        work.progress.advance(False)
+        return True
 
-    def _save(self, db, run_id: int, data: StockData) -> None:
-        """Save one stock's data in one transaction."""
+    def _save(self, db, run_id: int, data: StockData, done: bool) -> None:
+        """Save one part of a stock in one transaction; `done`: its last part tonight."""
         for note in data.notes:
             log.info("%s: %s", data.symbol, note)
         store.save_stock(
-            db, data, self._now(), run_id, changes_known_through=self.changes_known_through
+            db,
+            data,
+            self._now(),
+            run_id,
+            changes_known_through=self.changes_known_through,
+            complete=done,
         )
-        self.stats.record_success(data.symbol)
         self.stats.record_checks(data.checks, data.checks_run)
         self.consecutive_failures = 0
+        if done:
+            self.stats.record_success(data.symbol)
+            self.work.progress.advance(True)
 
     def _dashboard(self, db, live_run: int | None = None, report: dict | None = None) -> None:
         """The dashboard page; failing to write it never changes how the run ends."""

@@ -488,9 +488,12 @@ def save_stock(
     run_id: int | None = None,
     *,
     changes_known_through: str | None = None,
+    complete: bool = True,
 ) -> None:
     """Write everything fetched for one stock, plus its state and run progress, atomically;
-    `changes_known_through`: the last daily index day its SEC changes are now known through.
+    `changes_known_through`: the last daily index day its SEC changes are now known through;
+    `complete` False: one part of the stock, not its last tonight (it is recorded refreshed
+    for its kinds only: neither a success nor done in the run until its last part is saved).
 
     Rows are validated before the transaction starts; a failure inside it (a constraint, a
     locked database) rolls back every row of the stock, so a half-saved stock never looks fresh.
@@ -512,7 +515,9 @@ def save_stock(
     filings = _keyed_rows("sec_filings", data.filings, symbol, now, "filing")
     sections = _keyed_rows("filing_sections", data.sections, symbol, now, "section")
 
-    state = {"symbol": symbol, "last_attempt": now, "last_success": now, "attempts": 0}
+    state = {"symbol": symbol, "last_attempt": now}
+    if complete:
+        state.update(last_success=now, attempts=0)
     if data.cik is not None:
         state["cik"] = data.cik
     state.update({f"{kind}_refreshed_at": now for kind in data.kinds})
@@ -540,7 +545,7 @@ def save_stock(
             if not stored or stored[0] is None or latest > (stored[0], stored[1] or ""):
                 state["latest_filing_date"], state["latest_filing_accession"] = latest
         db.table("symbol_state").upsert(state, pk="symbol")
-        if run_id is not None:
+        if run_id is not None and complete:
             _mark_progress(db, run_id, symbol, "done", now)
 
 

@@ -210,9 +210,17 @@ def test_a_full_disk_aborts_cleanly_and_loses_no_data(fake, tmp_path):
     assert report["status"] == "aborted" and "database error" in report["abort_reason"]
     with sqlite3.connect(tmp_path / "stocks.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        saved = {
-            r[0]
-            for r in conn.execute("SELECT symbol FROM symbol_state WHERE last_success IS NOT NULL")
-        }
-        stocks = {r[0] for r in conn.execute("SELECT symbol FROM stocks")}
-    assert stocks == saved  # every stock in the tables was saved whole
+
+        def symbols(sql: str) -> set[str]:
+            return {r[0] for r in conn.execute(sql)}
+
+        def refreshed(kind: str) -> set[str]:
+            return symbols(f"SELECT symbol FROM symbol_state WHERE {kind}_refreshed_at IS NOT NULL")
+
+        # every row belongs to a part of a stock that was saved whole, and recorded as such
+        assert symbols("SELECT symbol FROM stock_metrics") <= refreshed("market")
+        assert symbols("SELECT symbol FROM earnings_history") <= refreshed("fundamentals")
+        assert symbols("SELECT symbol FROM sec_filings") <= refreshed("filings")
+        assert symbols("SELECT symbol FROM filing_sections") <= refreshed("sections")
+        complete = symbols("SELECT symbol FROM symbol_state WHERE last_success IS NOT NULL")
+        assert complete <= symbols("SELECT symbol FROM stocks")

@@ -64,14 +64,20 @@ def test_each_failure_is_recorded_with_its_type_and_message(faulty_run):
         assert state[symbol]["last_success"] is None
 
 
-def test_failed_stocks_leave_no_partial_rows(faulty_run):
+def test_failed_stocks_keep_only_the_parts_saved_whole(faulty_run):
+    """Market data lands first, for every stock, in a transaction of its own; a stock whose SEC
+    part then failed keeps that and nothing of the part that failed, and is no success."""
     folder, _ = faulty_run
     db = folder / "stocks.db"
-    for table in ("stocks", "stock_metrics", "earnings_history", "sec_filings", "filing_sections"):
-        rows = query(
-            db, f"SELECT symbol FROM {table} WHERE symbol IN ('SYXA','SYXD','SYXE','SYXF','SYXG')"
-        )
-        assert rows == [], table
+    failing = "('SYXA','SYXD','SYXE','SYXF','SYXG')"
+    for table in ("earnings_history", "sec_filings", "filing_sections"):
+        assert query(db, f"SELECT symbol FROM {table} WHERE symbol IN {failing}") == [], table
+    metrics = query(db, f"SELECT * FROM stock_metrics WHERE symbol IN {failing}")
+    assert {row["symbol"] for row in metrics} == FAILING
+    assert all(row["price"] > 0 and row["institutional_ownership"] is None for row in metrics)
+    states = query(db, f"SELECT * FROM symbol_state WHERE symbol IN {failing}")
+    assert all(s["market_refreshed_at"] and not s["fundamentals_refreshed_at"] for s in states)
+    assert all(s["last_success"] is None and s["attempts"] > 0 for s in states)
 
 
 def test_a_listed_cik_without_submissions_fails_and_429_is_retried(faulty_run):

@@ -198,11 +198,12 @@ def test_summed_waits_exceed_the_elapsed_time_and_wall_waits_do_not(tmp_path):
 
 
 def test_the_work_in_flight_follows_the_limits_and_the_measured_latency():
-    """SEC's 9/s and Yahoo's 2/s: at 50 ms a couple of stocks at once keep both busy, at
-    800 ms it takes fifteen; never more than max_workers, all of them when a rate is unpaced."""
+    """Per upstream: SEC's 9/s and Yahoo's 2/s. At 50 ms two on their way keep each busy, at
+    800 ms SEC needs twelve and Yahoo four; never more than max_workers together (shared in
+    proportion); an unpaced upstream takes what the other leaves."""
     from stock_refresh.http import Upstreams
 
-    def needed(latency: float, most: int = 32, yahoo_delay: float = 0.5) -> int:
+    def needed(latency: float, most: int = 32, yahoo_delay: float = 0.5) -> dict:
         upstreams = Upstreams(
             sec_contact="Jane Doe jane.doe@gmail.com",
             edgar_requests_per_second=9,
@@ -216,8 +217,8 @@ def test_the_work_in_flight_follows_the_limits_and_the_measured_latency():
             upstreams.answered("yahoo", latency)
         return upstreams.in_flight_needed(most)
 
-    assert needed(0.05) == 2
-    assert needed(0.2) == 5  # (9 + 2) x 0.2 x 1.5 = 3.3 -> 4, + 1
-    assert needed(0.8) == 15  # (9 + 2) x 0.8 x 1.5 = 13.2 -> 14, + 1
-    assert needed(0.8, most=8) == 8
-    assert needed(0.2, yahoo_delay=0) == 32
+    assert needed(0.05) == {"edgar": 2, "yahoo": 2}
+    assert needed(0.2) == {"edgar": 4, "yahoo": 2}  # 9 x 0.2 x 1.5 = 2.7 -> 3, + 1
+    assert needed(0.8) == {"edgar": 12, "yahoo": 4}  # 9 x 0.8 x 1.5 = 10.8 -> 11, + 1
+    assert needed(0.8, most=8) == {"edgar": 6, "yahoo": 2}  # 8 x 12/16, 8 x 4/16
+    assert needed(0.2, yahoo_delay=0) == {"edgar": 4, "yahoo": 28}

@@ -10,6 +10,7 @@ Golden figures come from the shared fixture files (worked out by hand):
   0000320193-26-000006 (aapl-20251227.htm).
 """
 
+import json
 import stat
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -193,23 +194,41 @@ def test_second_run_changes_nothing_and_skips_unchanged_companyfacts(first_run, 
     assert not [r for r in second if "/Archives/edgar/data/" in r["path"]]
 
 
-def test_a_stocks_yahoo_snapshot_goes_beside_its_edgar_requests(tmp_path):
-    """One worker, one stock: Yahoo is asked before EDGAR's last answer, not after it."""
+def test_the_screen_lands_first_and_the_report_says_when(first_run):
+    """Every stock's market data and earnings history are saved before any stock's profile or
+    filing sections; the report and the console say when the database became screener-ready."""
+    folder, _, _, _ = first_run
+    report = json.loads(min((folder / "reports").glob("batch_summary_*.json")).read_text())
+    [times] = query(
+        folder / "stocks.db",
+        "SELECT max(market_refreshed_at) AS screen_last, max(fundamentals_refreshed_at) AS "
+        "facts_last, min(profile_refreshed_at) AS profile_first, min(sections_refreshed_at) "
+        "AS sections_first, count(*) AS stocks FROM symbol_state",
+    )
+    assert times["stocks"] == report["successful"]
+    screen_done = max(times["screen_last"], times["facts_last"])
+    assert screen_done <= times["profile_first"] and screen_done <= times["sections_first"]
+    assert 0 < report["screener_ready_at"] < report["duration_seconds"]
+    console = (folder / "logs" / "batch_refresh.log").read_text()  # what the console shows
+    assert console.index("phase 1 of 2, what the screen reads") < console.index(
+        "screener-ready after"
+    )
+    assert "phase 2 of 2" in console
+
+
+def test_a_stocks_yahoo_profile_goes_beside_its_edgar_requests(tmp_path):
+    """Two workers, one stock: Yahoo's lane asks the profile while SEC's asks the facts."""
     from tests.upstream import FakeUpstream
 
     with FakeUpstream(companies=1, latency_ms=150) as fake:
-        config = write_config(tmp_path, fake.url, processing={"max_workers": 1})
+        config = write_config(tmp_path, fake.url, processing={"max_workers": 2})
         result = run_cli("--config", config, "--symbols", "AAPL")
         log = fake.requests()
     assert result.returncode == 0, result.stderr[-2000:]
-    edgar = [
-        r["t"]
-        for r in log
-        if r["host"] in ("data.sec.gov", "www.sec.gov") and "/files/" not in r["path"]
-    ]
-    yahoo = [r["t"] for r in log if "yahoo.com" in r["host"]]
-    assert len(edgar) >= 3 and yahoo
-    assert min(yahoo) < max(edgar)
+    facts = [r["t"] for r in log if "/companyfacts/" in r["path"]]
+    profile = [r["t"] for r in log if "/quoteSummary/" in r["path"]]
+    assert len(facts) == 1 and len(profile) == 1
+    assert profile[0] < facts[0]
 
 
 def test_rate_limit_waits_are_reported_as_thread_seconds_and_as_wall_seconds(fake, tmp_path):
