@@ -2,14 +2,16 @@
 
     python bench/benchmark.py [--stocks 1000] [--edgar-rps 100] [--yahoo-rps 100] [--latency-ms 200]
                               [--workers 64] [--real-limits SCALE] [--baseline]
-                              [--baseline-stocks M] [--scenarios cold,night,resume] [--now TIME]
-                              [--keep DIR]
-                              [--json FILE]
+                              [--baseline-stocks M] [--scenarios cold,night,resume,week]
+                              [--now TIME] [--nights N] [--keep DIR] [--json FILE]
 
 --real-limits SCALE measures the world users live in, time-scaled: the limits of the shipped
 batch_config.json (EDGAR 9 requests/s, Yahoo one request per yfinance_delay_seconds) times
-SCALE, at the fake and in the job, with the shipped processing.max_workers; beside the scaled
-table it prints each run's wall and floor projected to real time and 5,000 stocks.
+SCALE, at the fake and in the job, with the shipped processing.max_workers, and time itself
+scaled: --latency-ms is the upstreams' latency, which the fake answers SCALE times sooner, so
+the work in flight that keeps an upstream busy is what it is in real time. Beside the scaled
+table it prints each run's wall and floor projected to real time and 5,000 stocks. The job's
+CPU is not scaled: it weighs SCALE times more in the scaled run than in real time.
 
 Every date is pinned, never read from the real clock: the night run starts at --now (the job's
 STOCK_REFRESH_NOW); its fake's today is the business day before that in New York, and the cold,
@@ -18,9 +20,8 @@ resume and baseline runs happen the night after the business day before that one
 Scenarios, each against its own fake (`tools/fake_upstream.py`, limits on):
   cold      empty database, full refresh; the fake's today is the business day before `night`'s.
   night     the cold run's database later, at --now: the fake's today is the most recent business
-            day before it, with 3 % of the companies filing a 10-Q on it; the database's
-            bookkeeping is aged by one day, market data is due (last refresh before the latest
-            NYSE close) and every stock's `changes_known_through` is the day before the new filings.
+            day before it, with 3 % of the companies filing a 10-Q on it. It starts from the
+            database the cold run left, nothing edited: the job's clock has moved on a night.
   resume    a cold run killed with SIGKILL once half the stocks are done, then run again; only
             the second run is timed. Checked: its report names the run it resumed, the database
             passes integrity_check, and no stock the killed run finished was saved again.
@@ -28,6 +29,14 @@ Scenarios, each against its own fake (`tools/fake_upstream.py`, limits on):
             at a time, a sleep after each and a pause after each batch of 50, the seed's delays
             scaled by edgar-rps / 10. It runs on an evenly spread sample of --baseline-stocks and
             its wall time is extrapolated to --stocks (it is linear by construction).
+  week      a cold start at 02:00 in New York on Veterans Day 2026, then --nights nights (16:
+            through the night after Thanksgiving), each from the database the last one left: the
+            job at 02:00 in New York, its fake as of the day before, 3 % of the companies filing
+            a 10-Q (or, none pending, a 10-Q/A) on each SEC business day, SEC's history the same
+            from one night's fake to the next. Between: weekends, Veterans Day (SEC closed, NYSE
+            open) and Thanksgiving (both closed). One line per night: requests per upstream
+            (SEC's index requests apart), our companies that filed, profiles due, stocks whose
+            SEC changes were unknown, the wall time and its projection.
 
 The floor of a run is the larger of (its requests to an upstream, as logged by the fake) / (that
 upstream's allowed rate). Violations are the fake's rate answers (EDGAR 403 and Yahoo 429 that its
@@ -79,6 +88,11 @@ SEED = "bench"
 BLOCK_SECONDS = 5
 LIST_PATH = "/rreichel3/US-Stock-Symbols/main/{0}/{0}_tickers.json"
 NEW_FILINGS = 0.03
+# The week scenario's cold start: 02:00 in New York on Veterans Day 2026 (a federal holiday: SEC
+# publishes no daily index, NYSE trades), so its nights run from the night after it through the
+# night after Thanksgiving (NYSE and SEC closed), with three weekends between: 16 nights.
+WEEK_START = dt.datetime(2026, 11, 11, 7, tzinfo=dt.UTC)
+WEEK_NIGHTS = 16
 EDGAR_HOSTS = {"www.sec.gov", "data.sec.gov"}
 SEED_SEC_RPS = 10.0  # the real limit the seed's delays were tuned for
 SEED_STOCK_DELAY, SEED_BATCH_DELAY, SEED_BATCH_SIZE = 0.5, 10.0, 50
@@ -191,6 +205,7 @@ def fake_args(
     as_of: dt.date,
     new_filings: float | None,
     cache_dir: Path | None,
+    filings_from: dt.date | None = None,
 ) -> list[str]:
     args = [
         "--companies",
@@ -208,6 +223,8 @@ def fake_args(
     ]
     if new_filings:
         args += ["--new-filings", str(new_filings)]
+    if filings_from:
+        args += ["--filings-from", filings_from.isoformat()]
     if cache_dir is not None:
         args += ["--cache-dir", str(cache_dir)]
     return args
@@ -574,47 +591,40 @@ def business_days_before(day: dt.date) -> tuple[dt.date, dt.date]:
     return previous(filings_day), filings_day
 
 
-def latest_nyse_close(now: dt.datetime) -> dt.datetime:
-    import exchange_calendars
-    import pandas as pd
-
-    cal = exchange_calendars.get_calendar(
-        "XNYS", start=f"{now.year - 1}-01-01", end=f"{now.year + 1}-12-31"
-    )
-    ts = pd.Timestamp(now)
-    closes = cal.schedule["close"]
-    return closes[closes <= ts].iloc[-1].to_pydatetime()
+def ny_date(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(NEW_YORK).date()
 
 
-def age_database(db_path: Path, filings_day: dt.date, now: dt.datetime) -> None:
-    """One night passes: every refresh time a day older, market data due, and the daily index
-    read up to the day before the new filings."""
-    market_at = (latest_nyse_close(now) - dt.timedelta(hours=1)).isoformat()
-    conn = sqlite3.connect(db_path)
-    with conn:
-        columns = [row[1] for row in conn.execute("PRAGMA table_info(symbol_state)")]
-        aged = [
-            c
-            for c in columns
-            if c.endswith("_refreshed_at") or c in ("last_success", "last_attempt")
-        ]
-        rows = conn.execute(f"SELECT symbol, {', '.join(aged)} FROM symbol_state").fetchall()
-        for symbol, *values in rows:
-            new = [
-                (dt.datetime.fromisoformat(v) - dt.timedelta(days=1)).isoformat() if v else v
-                for v in values
-            ]
-            new[aged.index("market_refreshed_at")] = market_at
-            conn.execute(
-                f"UPDATE symbol_state SET {', '.join(c + ' = ?' for c in aged)} WHERE symbol = ?",
-                [*new, symbol],
-            )
-        if "changes_known_through" in columns:
-            conn.execute(
-                "UPDATE symbol_state SET changes_known_through = ?",
-                [(filings_day - dt.timedelta(days=1)).isoformat()],
-            )
-    conn.close()
+def at_ny_hour(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), NEW_YORK).astimezone(dt.UTC)
+
+
+def night_figures(entries: list[dict], report: dict) -> dict:
+    """What one night of the week asked and why: the SEC index requests (daily indexes and
+    the quarter's listing), our companies the index showed filing, the profiles due, and
+    whether any stock's SEC changes were unknown (an index that should exist was missing)."""
+    reasons = report.get("stale_reasons") or {}
+
+    def stocks(why: str) -> int:
+        return sum(n for reason, n in reasons.items() if why in reason)
+
+    return {
+        # SEC's lists: daily indexes, the quarter's listing, the ticker list (for a stock
+        # without a CIK, looked for at SEC on its profile night)
+        "index_requests": sum(
+            "/daily-index/" in e.get("path", "") or e.get("path") == "/files/company_tickers.json"
+            for e in entries
+        ),
+        # Yahoo's statements, for the stocks SEC does not cover (on their profile night)
+        "statements": sum("/fundamentals-timeseries/" in e.get("path", "") for e in entries),
+        "quote_requests": sum("/v7/finance/quote" in e.get("path", "") for e in entries),
+        "filed": stocks("new filing at SEC") + stocks("never refreshed") + stocks("forced"),
+        "profiles_due": stocks("profile's night") + stocks("never refreshed"),
+        "retried_whole": stocks("last attempt failed"),
+        "sec_unknown": stocks("SEC changes unknown"),
+        "market_due": stocks("market session closed") + stocks("never refreshed"),
+        "index_notes": [n for n in report.get("notes", []) if "index" in n],
+    }
 
 
 # ---------------------------------------------------------------- scenarios
@@ -636,10 +646,17 @@ class Bench:
         )
         self.cold_now = night_after(self.night_now, self.cold_day)
         self.companies, self.limit = calibrate(args.stocks)
+        self.week_rows: list[dict] = []
 
-    def fake(self, name: str, as_of: dt.date, new_filings: float | None = None) -> Fake:
+    def fake(
+        self,
+        name: str,
+        as_of: dt.date,
+        new_filings: float | None = None,
+        filings_from: dt.date | None = None,
+    ) -> Fake:
         a = self.args
-        if self.warm and (as_of, new_filings) not in self.warmed:
+        if self.warm and not filings_from and (as_of, new_filings) not in self.warmed:
             warm_cache(self.cache_dir, self.companies, as_of, new_filings)
             self.warmed.add((as_of, new_filings))
         return Fake(
@@ -652,6 +669,7 @@ class Bench:
                 as_of,
                 new_filings,
                 self.cache_dir,
+                filings_from,
             ),
         ).start()
 
@@ -724,8 +742,7 @@ class Bench:
 
     def night(self) -> None:
         a = self.args
-        folder = self.workdir / "cold"
-        age_database(folder / "stocks.db", self.filings_day, self.night_now)
+        folder = self.workdir / "cold"  # the night starts from what the cold run left
         self.fresh("night")
         fake = self.fake("night", self.filings_day, NEW_FILINGS)
         try:
@@ -741,6 +758,35 @@ class Bench:
             self.rows.append(row)
         finally:
             fake.stop()
+
+    def week(self) -> None:
+        """A cold start, then one night after another from the database the last night left:
+        each night a fake as of the day before (SEC's history consistent from night to night,
+        NEW_FILINGS of the companies filing on each SEC business day) and the job at 02:00 in
+        New York."""
+        a = self.args
+        folder = self.fresh("week")
+        cold_now = WEEK_START
+        first_day = ny_date(cold_now) - dt.timedelta(days=1)
+        config = None
+        for night in range(a.nights + 1):
+            now = at_ny_hour(ny_date(cold_now) + dt.timedelta(days=night), 2)
+            as_of = ny_date(now) - dt.timedelta(days=1)
+            name = "cold" if night == 0 else f"{ny_date(now):%a %m-%d}"
+            fake = self.fake(f"week-{night}", as_of, NEW_FILINGS, first_day + dt.timedelta(days=1))
+            try:
+                if config is None:
+                    config = write_config(folder, fake.url, a.edgar_rps, a.yahoo_rps, a.workers)
+                set_override(config, fake.url)
+                say(f"week: {name} night, fake as of {as_of}, job at {now:%Y-%m-%d %H:%M} UTC ...")
+                run = self.run(fake, self.job_cmd(config), folder, now)
+                self.check_exit(f"week {name}", run)
+                row = self.job_row("week", a.stocks, fake, 0, run, f"as of {as_of}")
+                row.update(night_figures(fake.entries(0), run["report"] or {}))
+                row.update(night=name, as_of=as_of.isoformat())
+                self.week_rows.append(row)
+            finally:
+                fake.stop()
 
     def resume(self) -> None:
         a = self.args
@@ -992,8 +1038,8 @@ PROJECTED_STOCKS = 5000
 
 def projection(rows: list[dict], scale: float) -> str:
     """Each run's wall and floor at the real limits (times `scale`) for PROJECTED_STOCKS
-    stocks: request counts grow with the stocks, and at the limits time grows with them; the
-    start-up before the first request (imports, the symbol lists) is the same at any size."""
+    stocks: request counts grow with the stocks, and at the limits time grows with them (see
+    projected_wall)."""
     lines = [
         f"projected at the real limits (scaled x{scale:g} above), {PROJECTED_STOCKS:,} stocks:"
     ]
@@ -1001,13 +1047,111 @@ def projection(rows: list[dict], scale: float) -> str:
         if not row.get("stocks"):
             continue
         factor = scale * PROJECTED_STOCKS / row["stocks"]
-        startup = row.get("startup_s") or 0.0
-        wall = startup + (row["wall_s"] - startup) * factor
+        wall = projected_wall(row, scale)
         lines.append(
             f"  {row['scenario']:<9} wall {wall / 60:7.1f} min  "
             f"floor {row['floor_s'] * factor / 60:7.1f} min  (by {row['floor_by']})"
         )
     return "\n".join(lines)
+
+
+def week_table(rows: list[dict], scale: float | None) -> str:
+    """One line per night of the week scenario; with `scale`, its wall projected to real time
+    and PROJECTED_STOCKS stocks (as `projection` does)."""
+    head = (
+        f"{'night':<10}{'as of':<12}{'wall_s':>8}{'edgar':>7}{'index':>7}{'yahoo':>7}"
+        f"{'quotes':>7}{'stmts':>7}{'filed':>7}{'profiles':>9}{'unknown':>8}"
+        + (f"{'projected':>11}" if scale else "")
+        + "  notes"
+    )
+    lines = ["week: a cold start, then one night after another", head]
+    for row in rows:
+        projected = ""
+        if scale:
+            projected = f"{projected_wall(row, scale) / 60:>9.1f} m"
+        lines.append(
+            f"{row['night']:<10}{row['as_of']:<12}{row['wall_s']:>8.2f}{row['edgar_requests']:>7}"
+            f"{row['index_requests']:>7}{row['yahoo_requests']:>7}{row['quote_requests']:>7}"
+            f"{row['statements']:>7}"
+            f"{row['filed']:>7}{row['profiles_due']:>9}{row['sec_unknown']:>8}{projected}  "
+            + "; ".join(row["index_notes"])
+        )
+    return "\n".join(lines)
+
+
+def projected_wall(row: dict, scale: float) -> float:
+    """The time from the first request to the last answer grows with the stocks and at the
+    limits with time; the start-up before it (imports, backup, symbol lists) and the end after
+    it (report, dashboard) are counted once, unscaled."""
+    factor = scale * PROJECTED_STOCKS / row["stocks"]
+    fixed = (row.get("startup_s") or 0.0) + (row.get("tail_s") or 0.0)
+    return fixed + (row["wall_s"] - fixed) * factor
+
+
+def week_goals(rows: list[dict], stocks: int, scale: float | None) -> tuple[dict, list[str]]:
+    """The nightly goals over the nights after the cold start."""
+    nights = rows[1:]
+    summary, lines = {}, []
+    if not nights:
+        return summary, lines
+
+    def goal(name, value, ok, text):
+        summary[name] = {"value": value, "met": ok}
+        lines.append(f"{'met   ' if ok else 'MISSED'}  {text}")
+
+    unknown = sum(r["sec_unknown"] for r in nights)
+    goal(
+        "week_sec_unknown",
+        unknown,
+        unknown == 0,
+        f"week: stocks with SEC changes unknown {unknown} (0)",
+    )
+    over = [
+        r["night"]
+        for r in nights
+        if r["edgar_requests"] > 5 * (r["filed"] + r["retried_whole"]) + r["index_requests"]
+    ]
+    goal(
+        "week_edgar_per_filer",
+        over,
+        not over,
+        "week: EDGAR requests <= 5 x companies filed + index requests every night"
+        + (f" (over: {', '.join(over)})" if over else ""),
+    )
+    batches = -(-stocks // 50)
+    cookie_and_crumb = 2
+    over = [
+        r["night"]
+        for r in nights
+        if r["yahoo_requests"] > batches + r["profiles_due"] + r["retried_whole"] + cookie_and_crumb
+    ]
+    goal(
+        "week_yahoo",
+        over,
+        not over,
+        f"week: Yahoo requests <= {batches} quote batches + profiles due every night (+ cookie, "
+        "crumb and the statements of stocks SEC does not cover)"
+        + (f" (over: {', '.join(over)})" if over else ""),
+    )
+    walls = sorted(r["wall_s"] for r in nights)
+    median = walls[len(walls) // 2]
+    worst = max(nights, key=lambda r: r["wall_s"])
+    ratio = round(worst["wall_s"] / median, 2)
+    goal(
+        "week_worst_over_median",
+        ratio,
+        ratio <= 1.3,
+        f"week: slowest night ({worst['night']}) {ratio:g} x the median night <= 1.3",
+    )
+    if scale:
+        typical = sorted(projected_wall(r, scale) for r in nights)[len(nights) // 2] / 60
+        goal(
+            "week_projected_night_min",
+            round(typical, 1),
+            typical <= 8,
+            f"week: median night projected to {PROJECTED_STOCKS:,} stocks {typical:.1f} min <= 8",
+        )
+    return summary, lines
 
 
 def goals(rows: list[dict]) -> tuple[dict, list[str]]:
@@ -1077,7 +1221,15 @@ def parse_args(argv=None):
         help="the shipped config's limits and workers, times SCALE (overrides the three above)",
     )
     ap.add_argument(
-        "--scenarios", default="cold,night,resume", help="comma list of cold, night, resume"
+        "--scenarios",
+        default="cold,night,resume",
+        help="comma list of cold, night, resume, week",
+    )
+    ap.add_argument(
+        "--nights",
+        type=int,
+        default=WEEK_NIGHTS,
+        help=f"nights after the week scenario's cold start (default {WEEK_NIGHTS})",
     )
     ap.add_argument("--baseline", action="store_true", help="also run the seed-design baseline")
     ap.add_argument(
@@ -1103,8 +1255,11 @@ def parse_args(argv=None):
         args.edgar_rps = shipped["rate_limiting"]["edgar_requests_per_second"] * args.real_limits
         args.yahoo_rps = args.real_limits / shipped["rate_limiting"]["yfinance_delay_seconds"]
         args.workers = shipped["processing"]["max_workers"]
+        # time itself is scaled: the fake answers SCALE times sooner than the upstream would
+        args.real_latency_ms = args.latency_ms
+        args.latency_ms /= args.real_limits
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    unknown = set(args.scenarios) - {"cold", "night", "resume"}
+    unknown = set(args.scenarios) - {"cold", "night", "resume", "week"}
     if unknown:
         ap.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     if args.stocks < 2:
@@ -1131,6 +1286,8 @@ def main(argv=None) -> int:
             bench.night()
         if "resume" in args.scenarios:
             bench.resume()
+        if "week" in args.scenarios:
+            bench.week()
         if args.baseline:
             bench.baseline()
     except BenchError as error:
@@ -1141,8 +1298,11 @@ def main(argv=None) -> int:
     summary, goal_lines = goals(bench.rows)
     cores = os.cpu_count()
     print(table(bench.rows, args.edgar_rps, args.yahoo_rps))
+    latency = f"latency {args.latency_ms:g} ms"
+    if args.real_limits:
+        latency += f" (the upstreams' {args.real_latency_ms:g} ms, time-scaled)"
     print(
-        f"cores: {cores}; latency {args.latency_ms:g} ms; workers {args.workers}; "
+        f"cores: {cores}; {latency}; workers {args.workers}; "
         f"fake as of {bench.cold_day} (cold) / {bench.filings_day} (night); "
         f"job at {bench.cold_now:%Y-%m-%d %H:%M} / {bench.night_now:%Y-%m-%d %H:%M} UTC; "
         f"fake: {bench.companies} synthetic companies, cache "
@@ -1151,8 +1311,13 @@ def main(argv=None) -> int:
     ratio = summary.get("baseline_over_cold", {}).get("value")
     if ratio is not None:
         print(f"baseline / cold: {ratio:g}x")
-    if args.real_limits:
+    if args.real_limits and bench.rows:
         print(projection(bench.rows, args.real_limits))
+    if bench.week_rows:
+        print(week_table(bench.week_rows, args.real_limits))
+        week_summary, week_lines = week_goals(bench.week_rows, args.stocks, args.real_limits)
+        summary.update(week_summary)
+        goal_lines += week_lines
     print("\n".join(goal_lines))
     for problem in bench.problems:
         print(f"PROBLEM: {problem}")
@@ -1162,6 +1327,7 @@ def main(argv=None) -> int:
                 {
                     "columns": list(COLUMNS),
                     "rows": bench.rows,
+                    "week": bench.week_rows,
                     "cores": cores,
                     "baseline_over_cold": ratio,
                     "goals": summary,

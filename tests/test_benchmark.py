@@ -87,3 +87,54 @@ def test_tiny_benchmark_runs_every_scenario_within_the_limits(tmp_path):
     assert checks["resumed_from_run"] == checks["killed_run"] and checks["done_total"] == 12
     assert 6 <= checks["done_by_killed"] < 12
     assert data["cores"] >= 1 and data["baseline_over_cold"] > 0
+
+
+@pytest.mark.timeout(240)
+def test_the_week_runs_night_after_night_from_what_the_last_night_left(tmp_path):
+    """A cold start on Veterans Day and three nights: the first reads no daily index (SEC
+    published none for the holiday, and the job knows it), the next ones read theirs; no stock's
+    SEC changes are unknown, and each night's EDGAR requests follow the companies that filed."""
+    out = tmp_path / "week.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "benchmark.py"),
+            "--stocks",
+            "40",
+            "--real-limits",
+            "10",
+            "--latency-ms",
+            "50",
+            "--scenarios",
+            "week",
+            "--nights",
+            "3",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=230,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "week: a cold start, then one night after another" in result.stdout
+    data = json.loads(out.read_text())
+    assert data["problems"] == []
+    week = data["week"]
+    assert [row["night"] for row in week] == ["cold", "Thu 11-12", "Fri 11-13", "Sat 11-14"]
+    assert [row["as_of"] for row in week] == [
+        "2026-11-10",
+        "2026-11-11",
+        "2026-11-12",
+        "2026-11-13",
+    ]
+    cold, holiday, *later = week
+    assert cold["filed"] == 40 and cold["quote_requests"] == 1
+    assert holiday["sec_unknown"] == 0 and holiday["filed"] == 0
+    assert holiday["quote_requests"] == 1  # NYSE traded on Veterans Day: market data is due
+    for row in later:
+        assert row["sec_unknown"] == 0 and row["index_requests"] >= 1
+        assert row["edgar_requests"] <= 5 * row["filed"] + row["index_requests"]
+    assert data["goals"]["week_sec_unknown"]["met"]
+    assert all(row["violations"] == 0 and row["exit_code"] == 0 for row in week)

@@ -657,7 +657,10 @@ def test_warm_fills_the_cache_for_every_company(tmp_path):
         f"subs-{9000000 + i}" for i in range(6)
     } <= names
     assert "page-CIK0009000007-submissions-001.json" not in names  # SYXH is company 7, not warmed
-    assert any(n.startswith("doc-9000000-") for n in names) and "index-c6-n0.0.json" in names
+    assert (
+        any(n.startswith("doc-9000000-") for n in names)
+        and "index-c6-n0.0-f2026-11-25.json" in names
+    )
     assert not any(n.startswith(".tmp-") for n in names)
     assert json.loads((key / "key.json").read_text())["seed"] == "4"
     before = _snapshot(tmp_path)

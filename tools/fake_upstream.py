@@ -4,7 +4,7 @@
     python3 tools/fake_upstream.py --port PORT --companies N [--latency-ms MS] [--edgar-rps R]
                                   [--yahoo-rps R] [--faults SPEC] [--log FILE] [--seed S]
                                   [--block-seconds S] [--as-of YYYY-MM-DD] [--new-filings FRACTION]
-                                  [--cache-dir DIR]
+                                  [--filings-from YYYY-MM-DD] [--cache-dir DIR]
     python3 tools/fake_upstream.py --warm --companies N --cache-dir DIR [--seed S] [--as-of D]
                                   [--new-filings FRACTION] [--processes P]
 
@@ -147,8 +147,17 @@ def parse_args(argv=None):
         type=float,
         default=0.0,
         metavar="FRACTION",
-        help="fraction of synthetic companies with a new 10-Q filed on the as-of date "
-        "(only companies whose next report is a 10-Q qualify)",
+        help="fraction of synthetic companies filing their next 10-Q early on each business "
+        "day from --filings-from through the as-of date (only companies whose next report is "
+        "a 10-Q qualify; each files early once)",
+    )
+    ap.add_argument(
+        "--filings-from",
+        type=dt.date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="first day of --new-filings (default: the as-of date); fakes of later as-of dates "
+        "given the same day agree on every day before theirs, as SEC's history does",
     )
     ap.add_argument(
         "--sec-closed",
@@ -231,6 +240,7 @@ def main(argv=None) -> int:
         args.new_filings,
         cache_dir=args.cache_dir,
         sec_closed=args.sec_closed,
+        filings_from=args.filings_from,
     )
     policy = Policy(
         str(args.seed),

@@ -39,21 +39,22 @@ def pending_quarterly(p: Profile, seed: str, as_of: dt.date) -> int | None:
     return None
 
 
-def build(p: Profile, seed: str, as_of: dt.date, new_filing: bool = False) -> list[Filing]:
-    """All filings dated before as_of (plus the as_of 10-Q when new_filing), newest first."""
+def build(p: Profile, seed: str, as_of: dt.date, early: dt.date | None = None) -> list[Filing]:
+    """All filings dated before as_of, newest first. With `early` (a day up to as_of) the company
+    files on that day: the 10-Q pending then, ahead of its usual date, or (none pending) a 10-Q/A
+    amending its latest 10-Q, which changes no fact."""
     rng = random.Random(f"{seed}/{p.key}/filings")
     stem = doc_stem(p)
     rows = []  # (filed, order, form, report, doc, q, items, description)
-    pending = pending_quarterly(p, seed, as_of) if new_filing else None
+    pending = pending_quarterly(p, seed, early) if early else None
     for q, form, filed in periodic_due(p, seed, as_of):
-        if filed >= as_of:
-            if q == pending:
-                filed = as_of
-            else:
-                continue
+        if q == pending:
+            filed = early
+        elif filed >= as_of:
+            continue
         end = p.fiscal_quarter_end(q)
         rows.append((filed, 2, form, end, f"{stem}-{end:%Y%m%d}.htm", q, "", form))
-        if filed == as_of:
+        if q == pending:
             continue
         if p.annual_form == "20-F":
             six_k = filed - dt.timedelta(days=rng.randint(5, 20))
@@ -104,10 +105,18 @@ def build(p: Profile, seed: str, as_of: dt.date, new_filing: bool = False) -> li
                     "FORM 4",
                 )
             )
+    amended = None
+    if early and pending is None:
+        latest = max((r for r in rows if r[2] == "10-Q" and r[0] < early), default=None)
+        if latest is not None:
+            amended, end = latest[5], latest[3]
+            rows.append(
+                (early, 2, "10-Q/A", end, f"{stem}-{end:%Y%m%d}a.htm", amended, "", "10-Q/A")
+            )
     rows = [
         r
         for r in rows
-        if r[0] < as_of or (r[0] == as_of and pending is not None and r[5] == pending)
+        if r[0] < as_of or (r[0] == as_of and r[5] is not None and r[5] in (pending, amended))
     ]
     rows.sort(key=lambda r: (r[0], r[1]))
     filings, seq, year = [], 0, None

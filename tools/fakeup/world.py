@@ -64,11 +64,13 @@ class World:
         cache_dir=None,
         memo_items: int = 3000,
         sec_closed: frozenset = frozenset(),
+        filings_from: dt.date | None = None,
     ):
         self.seed, self.as_of = seed, as_of
         self.sec_closed = sec_closed
         self.disk = DiskCache(cache_dir, seed, as_of) if cache_dir else None
-        self.index_name = f"index-c{companies}-n{new_fraction!r}.json"
+        filings_from = filings_from or as_of
+        self.index_name = f"index-c{companies}-n{new_fraction!r}-f{filings_from}.json"
         self.big = LRU(cache_bytes)
         self.small = LRU(memo_items * 1000)  # models and filing lists, tens of KB each
         self.derived = LRU(40_000 * 1000)  # statement values and quotes, small: every company fits
@@ -77,29 +79,42 @@ class World:
         self.profiles = fixed + self.synthetic
         self.by_symbol = {p.ticker: p for p in self.profiles}
         self.by_cik = {p.cik: p for p in self.profiles if p.cik}
-        self.new_filers = self._pick_new_filers(new_fraction)
+        self.new_filers = self._pick_new_filers(new_fraction, filings_from)
         self._lock = threading.Lock()
         self._index = None
         self._recent = None
         self._static: dict[str, Body] = {}
 
-    def _pick_new_filers(self, fraction: float) -> set[str]:
+    def _pick_new_filers(self, fraction: float, since: dt.date) -> dict[str, dt.date]:
+        """company key -> the day it files a 10-Q (see schedule.build): `fraction` of the
+        synthetic companies on each SEC business day from `since` through as-of, each once,
+        drawn per day from the seed alone, so fakes of later as-of dates (and the same `since`)
+        agree on every earlier day."""
         if fraction <= 0:
-            return set()
-        order = sorted(
-            self.synthetic, key=lambda p: random.Random(f"{self.seed}/new/{p.key}").random()
-        )
-        eligible = [
-            p.key for p in order if schedule.pending_quarterly(p, self.seed, self.as_of) is not None
-        ]
-        return set(eligible[: round(fraction * len(self.synthetic))])
+            return {}
+        picked: dict[str, dt.date] = {}
+        day = since
+        while day <= self.as_of:
+            if is_business_day(day):
+                # those with a 10-Q pending first: an early 10-Q changes facts, an amendment not
+                order = sorted(
+                    (p for p in self.synthetic if p.key not in picked),
+                    key=lambda p: (
+                        schedule.pending_quarterly(p, self.seed, day) is None,
+                        random.Random(f"{self.seed}/new/{day}/{p.key}").random(),
+                    ),
+                )
+                count = round(fraction * len(self.synthetic))
+                picked.update((p.key, day) for p in order[:count])
+            day += dt.timedelta(days=1)
+        return picked
 
     # ---- per company -------------------------------------------------------------------------
     def _generated(self, key: tuple, p: Profile, name: str, build):
         """A generated body, from memory, then the disk cache (when there is one), then build()."""
         if self.disk is None:
             return self.big.get(key, lambda: Body(build()))
-        mark = "-new" if p.key in self.new_filers else ""
+        mark = f"-new{self.new_filers[p.key]}" if p.key in self.new_filers else ""
         return self.big.get(key, lambda: self.disk.get(f"{name}{mark}", build))
 
     def series(self, p: Profile) -> Series:
@@ -142,7 +157,7 @@ class World:
         real_facts = self.real_facts_json(p)
         if real_facts is not None:
             return submissions.from_facts(p, real_facts), []
-        rows = schedule.build(p, self.seed, self.as_of, p.key in self.new_filers)
+        rows = schedule.build(p, self.seed, self.as_of, self.new_filers.get(p.key))
         if not p.paged:
             return rows, []
         cutoff = self.as_of - dt.timedelta(days=4 * 365)
