@@ -11,12 +11,14 @@ internet. yfinance's own curl session (yahoo.py) takes its turns and counts here
 import http.client
 import logging
 import math
+import os
 import re
 import socket
 import ssl
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
@@ -32,6 +34,7 @@ from tenacity import (
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
+from .files import open_private
 from .limiter import SharedSlidingWindowLimiter, SlidingWindowLimiter, limiter_for_rate
 from .logs import DETAIL_LOGGER
 from .wire import decode_body
@@ -50,6 +53,11 @@ HOSTS = {
     "consent.yahoo.com": "yahoo",
 }
 FIRST_LATENCY_GUESS = 0.5  # seconds, until answers are measured
+DOWNLOAD_CHUNK = 1 << 20  # a bulk archive goes to disk a megabyte at a time
+# Parts on their way per request in flight: a part also parses, saves and waits for the
+# interpreter between its requests; more than needed only queue at the limiter, fewer idle it
+IN_FLIGHT_MARGIN = 2.0
+IN_FLIGHT_SPARE = 3  # and a few more, ready at the limiter when a turn comes up
 LATENCY_WEIGHT = 0.1  # of each new answer in the moving average: about the last ten count
 SEC_THROTTLE_MARKERS = ("Request Rate Threshold Exceeded", "Undeclared Automated Tool")
 MAX_RETRY_AFTER = 300.0
@@ -361,12 +369,12 @@ class Upstreams:
 
     def in_flight_needed(self, most: int) -> dict[str, int]:
         """How many requests must be on their way at once to keep each paced upstream at its
-        allowed rate, at the latency measured so far (rate x latency, half again for the time
-        a task spends between requests, at least 2), per upstream: `most` in all, shared in
+        allowed rate, at the latency measured so far (rate x latency, twice over for the time
+        a task spends between requests, and three more), per upstream: `most` in all, shared in
         proportion when more are needed. An unpaced upstream takes what the others leave."""
         with self._lock:
             want = {
-                name: max(2, math.ceil(1.5 * rate * self.latency[name]) + 1)
+                name: math.ceil(IN_FLIGHT_MARGIN * rate * self.latency[name]) + IN_FLIGHT_SPARE
                 for name, rate in self.allowed.items()
                 if not math.isinf(rate)
             }
@@ -415,6 +423,43 @@ class Upstreams:
         request's one retry policy covers its parsing too.
         """
         return self._fetch(url, as_json=False, wire=True, parse=parse)
+
+    def download(self, url: str, path: Path) -> str | None:
+        """Stream a big file (a bulk archive) to `path`, chunk by chunk, on one limiter turn and
+        with the timeout between chunks; returns its Last-Modified. One attempt, no retries: a
+        download that fails is the caller's to fall back from. Raises `UpstreamError`."""
+        upstream, target, host = self._target(url)
+        headers = {"Host": host} if self.override else {}
+        if upstream == "edgar":
+            headers["User-Agent"] = self.sec_contact
+        _sending.turn = self.take_turn(upstream)
+        written = 0
+        try:
+            with self._session.get(
+                target,
+                headers=headers,
+                stream=True,
+                timeout=(min(10.0, self.timeout), self.timeout),
+            ) as response:
+                if response.status_code >= 400:
+                    raise (NotFound if response.status_code == 404 else Transient)(
+                        f"{url}: HTTP {response.status_code}", response.status_code
+                    )
+                expected = int(response.headers.get("Content-Length") or 0)
+                fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                        out.write(chunk)
+                        written += len(chunk)
+                if expected and written != expected:
+                    raise Transient(f"{url}: cut short at {written:,} of {expected:,} bytes")
+                return response.headers.get("Last-Modified")
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            raise Transient(
+                f"{connection_failure(error, self.timeout)} ({url}, {written:,} bytes in)"
+            ) from None
+        finally:
+            _sending.turn = None
 
     def _fetch(self, url: str, as_json: bool, wire: bool = False, parse=None):
         upstream, target, host = self._target(url)

@@ -198,8 +198,8 @@ def test_summed_waits_exceed_the_elapsed_time_and_wall_waits_do_not(tmp_path):
 
 
 def test_the_work_in_flight_follows_the_limits_and_the_measured_latency():
-    """Per upstream: SEC's 9/s and Yahoo's 2/s. At 50 ms two on their way keep each busy, at
-    800 ms SEC needs twelve and Yahoo four; never more than max_workers together (shared in
+    """Per upstream: SEC's 9/s and Yahoo's 2/s. At 50 ms four on their way keep each busy, at
+    800 ms SEC needs eighteen and Yahoo seven; never more than max_workers together (shared in
     proportion); an unpaced upstream takes what the other leaves."""
     from stock_refresh.http import Upstreams
 
@@ -217,8 +217,8 @@ def test_the_work_in_flight_follows_the_limits_and_the_measured_latency():
             upstreams.answered("yahoo", latency)
         return upstreams.in_flight_needed(most)
 
-    assert needed(0.05) == {"edgar": 2, "yahoo": 2}
-    assert needed(0.2) == {"edgar": 4, "yahoo": 2}  # 9 x 0.2 x 1.5 = 2.7 -> 3, + 1
-    assert needed(0.8) == {"edgar": 12, "yahoo": 4}  # 9 x 0.8 x 1.5 = 10.8 -> 11, + 1
-    assert needed(0.8, most=8) == {"edgar": 6, "yahoo": 2}  # 8 x 12/16, 8 x 4/16
-    assert needed(0.2, yahoo_delay=0) == {"edgar": 4, "yahoo": 28}
+    assert needed(0.05) == {"edgar": 4, "yahoo": 4}
+    assert needed(0.2) == {"edgar": 7, "yahoo": 4}  # 9 x 0.2 x 2 = 3.6 -> 4, + 3
+    assert needed(0.8) == {"edgar": 18, "yahoo": 7}  # 9 x 0.8 x 2 = 14.4 -> 15, + 3
+    assert needed(0.8, most=8) == {"edgar": 5, "yahoo": 2}  # 8 x 18/25, 8 x 7/25
+    assert needed(0.2, yahoo_delay=0) == {"edgar": 7, "yahoo": 25}
