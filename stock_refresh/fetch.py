@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from . import clock, edgar, filings, yahoo
+from .bulk import BulkFacts
 from .checks import Checks
 from .forms import SECTION_FORMS
 from .http import Incomplete, NotFound, UnknownSymbol, Upstreams
@@ -47,6 +48,7 @@ class Sources:
     yahoo: Yahoo
     parser: Parser
     side: ThreadPoolExecutor | None = None
+    bulk: BulkFacts | None = None  # SEC's companyfacts.zip, when a run fetches it
 
     @classmethod
     def create(cls, upstreams: Upstreams, workers: int = 0) -> "Sources":
@@ -62,6 +64,8 @@ class Sources:
     def close(self) -> None:
         if self.side:
             self.side.shutdown(wait=True, cancel_futures=True)
+        if self.bulk:
+            self.bulk.close()
         self.parser.close()
 
     def __enter__(self) -> "Sources":
@@ -220,7 +224,8 @@ def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:
     out.facts_unchanged = newest is not None and newest["accession_number"] == known.latest_filing
     if "fundamentals" in kinds and not out.facts_unchanged:
         try:
-            out.earnings, notes, out.checks = fetch_earnings(cik, sources)
+            newest_date = newest["filing_date"] if newest else None
+            out.earnings, notes, out.checks = fetch_earnings(cik, sources, newest_date)
         except NotFound as error:
             if filings.has_xbrl_financials(submissions):
                 raise Incomplete(
@@ -237,9 +242,21 @@ def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:
     return out
 
 
-def fetch_earnings(cik: int, sources: Sources) -> tuple[list[dict], list[str], Checks]:
+def fetch_earnings(
+    cik: int, sources: Sources, newest_filing_date: str | None = None
+) -> tuple[list[dict], list[str], Checks]:
     """(earnings rows, notes, their cross-checks) of the companyfacts payload, parsed and
-    checked in the helper process; a body that does not parse is retried as malformed."""
+    checked in the helper process: from SEC's bulk archive when the run has one compiled after
+    the company's newest filing, else asked (a body that does not parse is retried as
+    malformed)."""
+    archive = sources.bulk.archive() if sources.bulk else None
+    if archive and archive.covers(newest_filing_date):
+        member = archive.member(cik)
+        if member is not None:
+            try:
+                return sources.parser.earnings(member, "")
+            except ValueError as error:
+                log.warning("companyfacts.zip: CIK %d unreadable (%s); asked directly", cik, error)
     return edgar.fetch_companyfacts(sources.upstreams, cik, sources.parser.earnings)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import clock, market_calendar, store, yahoo
 from .backup import BackupError, backup_database
+from .bulk import BulkFacts
 from .changes import IndexScan, changed_companies, last_published_day, scan_daily_indexes
 from .dashboard import write_dashboard
 from .fetch import (
@@ -268,6 +269,7 @@ class Refresh:
             )
             self.changes_known_through = known_through(scan, self.stats.started)
             self._plan(symbols, scan)
+            self._bulk_facts(symbols)
             self._dashboard(db, live_run=run_id)
             self._refresh(db, run_id, [s for s in symbols if self.plans[s]])
             if config.error_handling.retry_failed_stocks:
@@ -353,6 +355,24 @@ class Refresh:
             log.info("%d stocks: %s", count, reason)
         self.stats.plan = dict(reasons.most_common())
         self.stats.skipped += [s for s in symbols if not self.plans[s]]
+
+    def _bulk_facts(self, symbols: list[str]) -> None:
+        """SEC's companyfacts.zip instead of one request per company, when at least
+        `sources.companyfacts_zip_from` companies need their facts (see bulk.py); it downloads
+        while the rest of the run goes on, and the facts wait for it."""
+        least = self.config.sources.companyfacts_zip_from
+        needing = sum(1 for s in symbols if "fundamentals" in self.plans[s])
+        if not least or needing < least:
+            return
+        log.info(
+            "%d companies need their facts (%d or more): SEC's companyfacts.zip instead of one "
+            "request each",
+            needing,
+            least,
+        )
+        folder = yahoo.default_cache_dir(self.config.path.parent).parent / "sec"
+        self.sources.bulk = BulkFacts(self.upstreams, folder)
+        self.sources.bulk.start()
 
     def _refresh(self, db, run_id: int, symbols: list[str]) -> None:
         """Each stock's data in parts, what the screen reads first: market data (QUOTE_BATCH

@@ -5,6 +5,7 @@
                                   [--yahoo-rps R] [--faults SPEC] [--log FILE] [--seed S]
                                   [--block-seconds S] [--as-of YYYY-MM-DD] [--new-filings FRACTION]
                                   [--filings-from YYYY-MM-DD] [--cache-dir DIR]
+                                  [--bandwidth-mbps MBPS]
     python3 tools/fake_upstream.py --warm --companies N --cache-dir DIR [--seed S] [--as-of D]
                                   [--new-filings FRACTION] [--processes P]
 
@@ -27,6 +28,10 @@ Companies (tickers as SEC and Yahoo spell them; GitHub list spelling in brackets
   split, SYXC IFRS 20-F, SYXD no EPS, SYXE June fiscal year, SYXF SalesRevenueNet ->
   RevenueFromContract tag switch, SYXG negative equity, SYXH older filings in a submissions
   page; later ones draw these traits at random.
+SEC's nightly bulk archive: www.sec.gov/Archives/edgar/daily-index/xbrl/companyfacts.zip holds
+every served company's companyfacts (CIK##########.json, the same bytes), padded to the real
+archive's size per company (1.4 GB for 5,000: 280 KB each), Last-Modified 03:00 in New York on
+the as-of date, sent at --bandwidth-mbps.
 AAPL's real 10-K/10-Q documents are served at their own accessions (0000320193-24-000123,
 0000320193-24-000081) and also at the newest 10-K/10-Q of the AAPL submissions
 (0000320193-25-000079/aapl-20250927.htm, 0000320193-26-000006/aapl-20251227.htm).
@@ -160,6 +165,15 @@ def parse_args(argv=None):
         "given the same day agree on every day before theirs, as SEC's history does",
     )
     ap.add_argument(
+        "--bandwidth-mbps",
+        type=float,
+        default=0.0,
+        metavar="MBPS",
+        help="send SEC's bulk archive (companyfacts.zip) no faster than this many megabits a "
+        "second, as a user's line would, and build it before listening (default: as fast as "
+        "loopback goes, built when first asked)",
+    )
+    ap.add_argument(
         "--sec-closed",
         type=lambda text: frozenset(dt.date.fromisoformat(d) for d in text.split(",") if d),
         default=frozenset(),
@@ -250,7 +264,11 @@ def main(argv=None) -> int:
         args.block_seconds,
         args.fault_rules,
     )
-    server = FakeServer(("127.0.0.1", args.port), world, policy, RequestLog(args.log))
+    if args.bandwidth_mbps:  # built before we listen: its building is no part of its download
+        world.companyfacts_zip()
+    server = FakeServer(
+        ("127.0.0.1", args.port), world, policy, RequestLog(args.log), args.bandwidth_mbps
+    )
     # A signal handler may take no lock: setting an Event from one deadlocks when the signal
     # lands while this thread holds the Event's own lock inside wait(). A list append does not.
     signals: list[int] = []

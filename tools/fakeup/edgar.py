@@ -16,6 +16,7 @@ DATA_HEADERS = {
 SUBMISSIONS = re.compile(r"^/submissions/CIK(\d{10})(?:-submissions-(\d{3}))?\.json$")
 FACTS = re.compile(r"^/api/xbrl/companyfacts/CIK(\d{10})\.json$")
 INDEX = re.compile(r"^/Archives/edgar/daily-index/(\d{4})/QTR([1-4])/form\.(\d{8})\.idx$")
+COMPANYFACTS_ZIP = "/Archives/edgar/daily-index/xbrl/companyfacts.zip"
 LISTING = re.compile(r"^/Archives/edgar/daily-index/(\d{4})/QTR([1-4])/index\.json$")
 DOC = re.compile(r"^/Archives/edgar/data/(\d+)/(\d{18})/([^/]+(?:/[^/]+)?)$")
 GITHUB = re.compile(
@@ -69,6 +70,14 @@ def www_sec_gov(world, path: str, headers) -> Response:
         return responses.conditional(
             Response(200, body, "text/plain", {"Accept-Ranges": "bytes"}), stamp, headers
         )
+    if path == COMPANYFACTS_ZIP:
+        # republished nightly at about 03:00 in New York: the one a night's run finds is the
+        # as-of date's
+        stamp = dt.datetime.combine(world.as_of, dt.time(8, 0), dt.UTC)
+        resp = Response(
+            200, world.companyfacts_zip(), "application/zip", {"Accept-Ranges": "bytes"}
+        )
+        return responses.conditional(resp, stamp, headers)
     if m := LISTING.match(path):
         body = quarter_listing(world, int(m.group(1)), int(m.group(2)))
         return Response(200, body, "application/json") if body else responses.access_denied()

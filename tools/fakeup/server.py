@@ -78,12 +78,18 @@ class RequestLog:
             self.file.flush()
 
 
+PACED_CHUNK = 64 << 10
+
+
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, address, world, policy: Policy, log: RequestLog):
+    def __init__(
+        self, address, world, policy: Policy, log: RequestLog, bandwidth_mbps: float = 0.0
+    ):
         self.world, self.policy, self.log = world, policy, log
+        self.bandwidth_bps = bandwidth_mbps * 1e6
         self.stopping = threading.Event()
         self.counter = 0
         self.counter_lock = threading.Lock()
@@ -193,6 +199,7 @@ class Handler(BaseHTTPRequestHandler):
         wants_gzip = "gzip" in (self.headers.get("Accept-Encoding") or "")
         label = fault.action if fault else None
         body = resp.body
+        archive = resp.ctype == "application/zip"
         from_disk = isinstance(body, DiskBody) and label not in (
             "malformed",
             "empty",
@@ -218,7 +225,8 @@ class Handler(BaseHTTPRequestHandler):
                 raw = raw[: len(raw) // 2] + b"\x00<<malformed>>" if raw else b'{"malformed'
             elif label == "empty":
                 raw, resp.status = b"", 200
-            encoded = wants_gzip and len(raw) > 0 and resp.status != 304
+            # an archive is compressed already: SEC sends it as it is
+            encoded = wants_gzip and len(raw) > 0 and resp.status != 304 and not archive
             if label == "badgzip":  # says gzip, starts like gzip, is not gzip
                 encoded, payload = True, BAD_GZIP
             elif encoded:
@@ -262,10 +270,23 @@ class Handler(BaseHTTPRequestHandler):
                     else:
                         body.send_identity(cached, self.wfile.write)
         elif method != "HEAD" and resp.status != 304:
-            self.wfile.write(payload)
+            if archive and self.server.bandwidth_bps:
+                self._send_paced(payload, self.server.bandwidth_bps)
+            else:
+                self.wfile.write(payload)
         if label == "truncate":
             self.wfile.flush()
             self._drop(rst=False)
+
+    def _send_paced(self, payload: bytes, bits_per_second: float) -> None:
+        """Write `payload` no faster than `bits_per_second` (the archives' download cost)."""
+        began = time.monotonic()
+        for offset in range(0, len(payload), PACED_CHUNK):
+            self.wfile.write(payload[offset : offset + PACED_CHUNK])
+            due = began + (offset + PACED_CHUNK) * 8 / bits_per_second
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
 
     def _log(self, started, host, target, status, size, ua, client, fault, why=None):
         entry = {

@@ -3,9 +3,11 @@ documents."""
 
 import datetime as dt
 import gzip
+import io
 import json
 import random
 import threading
+import zipfile
 
 from . import FIXTURES, documents, facts, fundamentals, profiles, schedule, submissions
 from .cache import LRU, Body
@@ -51,6 +53,11 @@ def _read(rel: str) -> Body:
         body._gz = data
         return body
     return Body(data)
+
+
+# SEC's companyfacts.zip was 1,400,391,677 bytes on 2026-08-10: 280 KB for each of the ~5,000
+# NYSE and NASDAQ common stocks a run covers, which the fake's archive is padded to
+ARCHIVE_BYTES_PER_COMPANY = 1_400_391_677 // 5_000
 
 
 class World:
@@ -298,6 +305,27 @@ class World:
         self.disk.write_bytes(
             self.index_name, json.dumps(sorted(rows), separators=(",", ":")).encode()
         )
+
+    def companyfacts_zip(self) -> Body:
+        """SEC's nightly companyfacts.zip of the served companies: one CIK##########.json per
+        company with a CIK, the same bytes as its companyfacts answer; built once."""
+
+        def build() -> bytes:
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+                for p in self.profiles:
+                    body = self.facts_body(p) if p.cik else None
+                    if body is not None:
+                        archive.writestr(f"CIK{p.cik:010d}.json", body.raw)
+                # SEC's is as big for every company as it has: the entities beyond ours
+                # (most without facts) stand in one incompressible member of no company's CIK
+                short = ARCHIVE_BYTES_PER_COMPANY * len(self.profiles) - out.tell()
+                if short > 0:
+                    filler = random.Random(f"{self.seed}/archive").randbytes(short)
+                    archive.writestr("CIK0000000000.json", filler, zipfile.ZIP_STORED)
+            return out.getvalue()
+
+        return self.static("companyfacts.zip", build)
 
     def static(self, name: str, build) -> Body:
         with self._lock:
