@@ -665,6 +665,7 @@ class Bench:
         as_of: dt.date,
         new_filings: float | None = None,
         filings_from: dt.date | None = None,
+        archive: bool = True,
     ) -> Fake:
         a = self.args
         if self.warm and not filings_from and (as_of, new_filings) not in self.warmed:
@@ -681,7 +682,7 @@ class Bench:
                 new_filings,
                 self.cache_dir,
                 filings_from,
-                a.bandwidth_mbps,
+                a.bandwidth_mbps if archive else None,
             ),
         ).start()
 
@@ -789,7 +790,10 @@ class Bench:
             now = at_ny_hour(ny_date(cold_now) + dt.timedelta(days=night), 2)
             as_of = ny_date(now) - dt.timedelta(days=1)
             name = "cold" if night == 0 else f"{ny_date(now):%a %m-%d}"
-            fake = self.fake(f"week-{night}", as_of, NEW_FILINGS, first_day + dt.timedelta(days=1))
+            # only a cold start takes SEC's archive: the nights' fakes need not build it
+            fake = self.fake(
+                f"week-{night}", as_of, NEW_FILINGS, first_day + dt.timedelta(days=1), night == 0
+            )
             try:
                 if config is None:
                     config = write_config(
