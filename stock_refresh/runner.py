@@ -703,11 +703,15 @@ class Refresh:
         return exit_code
 
 
-def estimate_requests(plans: dict[str, frozenset]) -> dict[str, int]:
+def estimate_requests(plans: dict[str, frozenset], zip_from: int = 0) -> dict[str, int]:
     """Rough request counts per upstream: a new stock costs submissions, companyfacts and two
-    documents; a changed one about two; market data a share of a batched quote; a profile one."""
+    documents (companyfacts from SEC's archive, one request, when at least `zip_from` need
+    it); a changed one about two; market data a share of a batched quote; a profile one."""
     kinds = list(plans.values())
     edgar = sum(4 if k == ALL_KINDS else 2 for k in kinds if k & EDGAR_KINDS)
+    facts = sum(1 for k in kinds if "fundamentals" in k)
+    if zip_from and facts >= zip_from:
+        edgar += 1 - sum(1 for k in kinds if k == ALL_KINDS)
     quoted = sum(1 for k in kinds if "market" in k)
     profiles = sum(1 for k in kinds if "profile" in k)
     yahoo_requests = -(-quoted // QUOTE_BATCH) + profiles
@@ -733,7 +737,7 @@ def dry_run(config, options: Options) -> int:
     states = store.symbol_states(db) if db else {}
     scan = scan_changes(upstreams, states, symbols, force, now)
     plans, reasons = plan_run(symbols, states, now, force, changed_companies(scan, states, symbols))
-    requests = estimate_requests(plans)
+    requests = estimate_requests(plans, config.sources.companyfacts_zip_from)
     requests["edgar"] += scan.days_read if scan else 0
     rl = config.rate_limiting
     seconds = max(
