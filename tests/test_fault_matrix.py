@@ -9,8 +9,9 @@ database (the daily index, the quote batch, and whatever the companies that file
 Every endpoint also gets the fault on its first ask, so that every pair is seen to fire, not
 left to chance (an endpoint asked a dozen times a run misses a 30 % fault now and then); the
 ones asked once a run (the ticker list, the cookie, the crumb, the one quote batch) get it on
-that ask only. SYXH's submissions and companyfacts are spared, so at least one company always
-gets to its documents, and EMA's profile (Yahoo-only: it asks Yahoo's statements).
+that ask only. SYXH's submissions, companyfacts, own quote and profile are spared, so at least
+one company always gets to its documents, and EMA's profile (Yahoo-only: it asks Yahoo's
+statements).
 """
 
 import shutil
@@ -66,6 +67,10 @@ SPARED = ";".join(  # SYXH's older submissions page and documents, EMA's stateme
     for path in (
         "data.sec.gov/submissions/CIK0009000007.json",
         "data.sec.gov/api/xbrl/companyfacts/CIK0009000007.json",
+        # a stock's documents are asked once its filings and facts are saved, and not at all
+        # once its Yahoo part failed: SYXH's own quote and profile are spared too
+        "query*.finance.yahoo.com/v7/finance/quote?symbols=SYXH&*",
+        "query*.finance.yahoo.com/v10/finance/quoteSummary/SYXH",
         "query*.finance.yahoo.com/v10/finance/quoteSummary/EMA",
     )
 )
