@@ -115,7 +115,12 @@ def run(folder: Path, night: bool, action: str | None = None, start_from: Path |
         config = write_config(
             folder,
             fake.url,
-            rate_limiting={"request_timeout_seconds": TIMEOUT, "edgar_cooldown_seconds": 0.2},
+            # the clean runs are the reference: no hang to time out, and room for a machine
+            # that three suites share
+            rate_limiting={
+                "request_timeout_seconds": TIMEOUT if action else 10,
+                "edgar_cooldown_seconds": 0.2,
+            },
             error_handling={"max_retries_per_stock": 1, "max_consecutive_failures": 1000},
             database={"backup_before_run": False},
             reporting={"dashboard": False},
