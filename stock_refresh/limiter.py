@@ -21,7 +21,7 @@ import threading
 import time
 from contextlib import closing
 
-MARGIN = 0.05
+MARGIN = 0.02
 
 
 class WaitSpans:
