@@ -724,6 +724,8 @@ class Bench:
         row.update(diagnosis(run, seen, run.get("fake_cpu_s")))
         row["job_duration_s"] = report.get("duration_seconds")
         row["screener_ready_s"] = report.get("screener_ready_at")
+        archive = report.get("companyfacts_zip") or {}
+        row["archive_ready_s"] = archive.get("ready_at") if archive.get("used") else None
         row["statement_requests"] = sum(
             "/fundamentals-timeseries/" in e.get("path", "") for e in fake.entries(mark)
         )
@@ -1072,7 +1074,7 @@ def projection(rows: list[dict], scale: float) -> str:
         wall = projected_wall(row, scale)
         ready = row.get("screener_ready_s")
         ready_text = (
-            f"  screener-ready {projected_span(row, ready, scale) / 60:.1f} min"
+            f"  screener-ready {projected_ready(row, scale) / 60:.1f} min"
             if ready is not None
             else ""
         )
@@ -1112,6 +1114,18 @@ def projected_span(row: dict, seconds: float, scale: float) -> float:
     factor = scale * PROJECTED_STOCKS / row["stocks"]
     startup = row.get("startup_s") or 0.0
     return startup + max(0.0, seconds - startup) * factor
+
+
+def projected_ready(row: dict, scale: float) -> float:
+    """The screener-ready moment projected. Once SEC's archive is in, the first phase is the
+    job's helper process parsing the archive's members: CPU time, which time-scaling does not
+    shrink, so that stretch grows with the stocks only (and it is longer here than at the real
+    limits, where a tenth of the requests per second share the cores with it)."""
+    ready, archive = row["screener_ready_s"], row.get("archive_ready_s")
+    if archive is None or archive >= ready:
+        return projected_span(row, ready, scale)
+    parsing = (ready - archive) * PROJECTED_STOCKS / row["stocks"]
+    return projected_span(row, archive, scale) + parsing
 
 
 def projected_wall(row: dict, scale: float) -> float:
@@ -1223,9 +1237,8 @@ def goals(rows: list[dict], scale: float | None = None) -> tuple[dict, list[str]
         goal(
             "cold_projected_min", round(wall, 1), wall <= 50, f"cold projected {wall:.1f} min <= 50"
         )
-        ready = cold.get("screener_ready_s")
-        if ready is not None:
-            ready = projected_span(cold, ready, scale) / 60
+        if cold.get("screener_ready_s") is not None:
+            ready = projected_ready(cold, scale) / 60
             goal(
                 "cold_screener_ready_min",
                 round(ready, 1),

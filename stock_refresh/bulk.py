@@ -16,9 +16,10 @@ every company is then asked directly, as without it.
 
 import logging
 import threading
+import time
 import zipfile
 import zlib
-from datetime import date, datetime
+from datetime import date
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -67,27 +68,31 @@ class FactsArchive:
 
 
 class BulkFacts:
-    """companyfacts.zip, downloaded in the background from `start()`; `archive()` waits for
-    it and is None when it could not be had."""
+    """companyfacts.zip, downloaded in the background from `start()`: `compiled_on()` says as
+    soon as the answer starts which day it was compiled, `archive()` waits for the whole file
+    and is None when it could not be had."""
 
     def __init__(self, upstreams: Upstreams, folder: Path):
         self.upstreams, self.path = upstreams, folder / "companyfacts.zip"
+        self._started = threading.Event()  # the answer's headers are in, or the download ended
         self._done = threading.Event()
+        self._compiled: date | None = None
         self._archive: FactsArchive | None = None
         self.seconds: float | None = None
         self.bytes = 0
+        self._ended = 0.0  # time.monotonic() when the download ended
 
     def start(self) -> None:
         threading.Thread(target=self._download, name="companyfacts.zip", daemon=True).start()
 
     def _download(self) -> None:
-        started = datetime.now()
+        started = time.monotonic()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            modified = self.upstreams.download(COMPANYFACTS_ZIP_URL, self.path)
+            modified = self.upstreams.download(COMPANYFACTS_ZIP_URL, self.path, self._headers)
             self._archive = FactsArchive(self.path, compiled_day(modified))
             self.bytes = self.path.stat().st_size
-            self.seconds = (datetime.now() - started).total_seconds()
+            self.seconds = time.monotonic() - started
             log.info(
                 "companyfacts.zip: %.1f MB in %.1f s, compiled %s",
                 self.bytes / 1e6,
@@ -101,11 +106,42 @@ class BulkFacts:
             )
             self.path.unlink(missing_ok=True)
         finally:
+            self._ended = time.monotonic()
+            self._started.set()
             self._done.set()
+
+    def _headers(self, last_modified: str | None) -> None:
+        try:
+            self._compiled = compiled_day(last_modified)
+        except ValueError:
+            pass  # the download then fails on it, with its log line
+        self._started.set()
+
+    def compiled_on(self) -> date | None:
+        """The day the archive being downloaded was compiled on, once its answer has started
+        (None: it will not be had)."""
+        self._started.wait()
+        return self._compiled
+
+    def ready(self) -> bool:
+        """Whether the download has ended (`archive()` no longer waits)."""
+        return self._done.is_set()
 
     def archive(self) -> FactsArchive | None:
         self._done.wait()
         return self._archive
+
+    def summary(self, run_started: float) -> dict:
+        """For the report: whether it was had, its size, when it was in (seconds from
+        `run_started`, a time.monotonic()) and how long it took."""
+        self._done.wait()
+        return {
+            "used": self._archive is not None,
+            "compiled": self._archive.compiled.isoformat() if self._archive else None,
+            "bytes": self.bytes,
+            "download_seconds": None if self.seconds is None else round(self.seconds, 3),
+            "ready_at": round(self._ended - run_started, 3),
+        }
 
     def close(self) -> None:
         """Remove the file (it is rebuilt by SEC every night); after the download ended."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from . import clock, edgar, filings, yahoo
-from .bulk import BulkFacts
+from .bulk import BulkFacts, FactsArchive
 from .checks import Checks
 from .forms import SECTION_FORMS
 from .http import Incomplete, NotFound, UnknownSymbol, Upstreams
@@ -205,7 +205,16 @@ def unknown_to_yahoo(symbol: str, cik: int | None):
 def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:
     """Filings always (they tell whether anything changed); companyfacts only after a new
     filing; sections when asked (see fetch_sections). Any answer short of the whole is an
-    error: a stock is saved complete or not at all."""
+    error: a stock is saved complete or not at all. Facts without filings: from SEC's archive,
+    the filings asked later in the run (or, for a company the archive lacks, both now)."""
+    if "filings" not in kinds:
+        archive = sources.bulk.archive() if sources.bulk else None
+        archived = archived_earnings(archive, cik, sources.parser) if archive else None
+        if archived:
+            out = EdgarData(kinds={"fundamentals"})
+            out.earnings, out.notes, out.checks = archived
+            return out
+        kinds = kinds | {"filings"}
     upstreams = sources.upstreams
     try:  # company_tickers.json lists the CIK, so SEC has its submissions and their pages
         submissions = edgar.fetch_submissions(upstreams, cik)
@@ -221,10 +230,12 @@ def fetch_edgar(cik: int, sources: Sources, kinds, known: Known) -> EdgarData:
     rows, notes = filings.filing_rows(submissions, pages)
     out = EdgarData(filings=rows, notes=notes, kinds={"filings"})
     newest = max(rows, key=lambda f: (f["filing_date"], f["accession_number"]), default=None)
-    out.facts_unchanged = newest is not None and newest["accession_number"] == known.latest_filing
+    newest_date = newest["filing_date"] if newest else None
+    out.facts_unchanged = (
+        newest is not None and newest["accession_number"] == known.latest_filing
+    ) or (known.facts_filed_before is not None and (newest_date or "") < known.facts_filed_before)
     if "fundamentals" in kinds and not out.facts_unchanged:
         try:
-            newest_date = newest["filing_date"] if newest else None
             out.earnings, notes, out.checks = fetch_earnings(cik, sources, newest_date)
         except NotFound as error:
             if filings.has_xbrl_financials(submissions):
@@ -251,13 +262,25 @@ def fetch_earnings(
     malformed)."""
     archive = sources.bulk.archive() if sources.bulk else None
     if archive and archive.covers(newest_filing_date):
-        member = archive.member(cik)
-        if member is not None:
-            try:
-                return sources.parser.earnings(member, "")
-            except ValueError as error:
-                log.warning("companyfacts.zip: CIK %d unreadable (%s); asked directly", cik, error)
+        archived = archived_earnings(archive, cik, sources.parser)
+        if archived:
+            return archived
     return edgar.fetch_companyfacts(sources.upstreams, cik, sources.parser.earnings)
+
+
+def archived_earnings(
+    archive: FactsArchive, cik: int, parser: Parser
+) -> tuple[list[dict], list[str], Checks] | None:
+    """`fetch_earnings`'s answer from the archive's member for the company; None when the
+    archive lacks it or it does not parse (then it is asked directly)."""
+    member = archive.member(cik)
+    if member is None:
+        return None
+    try:
+        return parser.earnings(member, "")
+    except ValueError as error:
+        log.warning("companyfacts.zip: CIK %d unreadable (%s); asked directly", cik, error)
+        return None
 
 
 def fetch_sections(

@@ -424,10 +424,11 @@ class Upstreams:
         """
         return self._fetch(url, as_json=False, wire=True, parse=parse)
 
-    def download(self, url: str, path: Path) -> str | None:
+    def download(self, url: str, path: Path, on_headers=None) -> str | None:
         """Stream a big file (a bulk archive) to `path`, chunk by chunk, on one limiter turn and
-        with the timeout between chunks; returns its Last-Modified. One attempt, no retries: a
-        download that fails is the caller's to fall back from. Raises `UpstreamError`."""
+        with the timeout between chunks; returns its Last-Modified, which `on_headers` is also
+        given as soon as the answer starts. One attempt, no retries: a download that fails is
+        the caller's to fall back from. Raises `UpstreamError`."""
         upstream, target, host = self._target(url)
         headers = {"Host": host} if self.override else {}
         if upstream == "edgar":
@@ -446,6 +447,8 @@ class Upstreams:
                         f"{url}: HTTP {response.status_code}", response.status_code
                     )
                 expected = int(response.headers.get("Content-Length") or 0)
+                if on_headers:
+                    on_headers(response.headers.get("Last-Modified"))
                 fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
                 with os.fdopen(fd, "wb") as out:
                     for chunk in response.iter_content(DOWNLOAD_CHUNK):

@@ -32,8 +32,12 @@ class StockData:
 @dataclass(frozen=True)
 class Known:
     """What the database already holds of a stock, as far as a fetch cares: the accession of
-    the newest filing seen, and per form (10-K, 10-Q) the one whose sections are stored. A fetch
-    skips companyfacts and documents that these show are not new."""
+    the newest filing seen (or the day its facts are known to hold every filing before), and per
+    form (10-K, 10-Q) the one whose sections are stored. A fetch skips companyfacts and
+    documents that these show are not new."""
 
     latest_filing: str | None = None
     sections: dict[str, str] = field(default_factory=dict)
+    # the stored facts came from SEC's archive compiled on this day: they hold every filing
+    # dated before it
+    facts_filed_before: str | None = None

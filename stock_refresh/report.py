@@ -31,6 +31,7 @@ class RunStats:
     data_checks: Counter = field(default_factory=Counter)  # check -> rows that failed it
     screener_ready_at: float | None = None  # seconds from the start: every stock due has its
     # market data and earnings history saved (or has failed)
+    companyfacts_zip: dict | None = None  # SEC's archive, when the run took it (bulk.py)
 
     def record_success(self, symbol: str) -> None:
         self.successful.append(symbol)
@@ -92,6 +93,7 @@ def build_report(
         ),
         "stale_reasons": stats.plan,
         "screener_ready_at": stats.screener_ready_at,
+        "companyfacts_zip": stats.companyfacts_zip,
         "backup": stats.backup,
         "data_checks_run": stats.checks_run,
         "data_checks": dict(sorted(stats.data_checks.items())),

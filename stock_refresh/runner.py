@@ -2,6 +2,7 @@
 (fetch.py) and this thread as the single writer (store.py), retry pass, report."""
 
 import ctypes
+import dataclasses
 import logging
 import os
 import sqlite3
@@ -178,7 +179,9 @@ def known_through(scan: IndexScan | None, started) -> str:
     return last_published_day(started).isoformat()
 
 
-# A stock's data in parts, each saved in a transaction of its own; the screen reads the first two
+# A stock's data in parts, each saved in a transaction of its own; the screen reads the first two.
+# When SEC's archive gives a company's facts, its filings are a part of their own ("filings",
+# with the same kinds: companyfacts is asked again only for a filing newer than the archive).
 PARTS = {
     "market": MARKET_ONLY,
     "facts": frozenset({"fundamentals", "filings"}),
@@ -186,11 +189,22 @@ PARTS = {
     "sections": frozenset({"sections"}),
 }
 SCREEN_PARTS = frozenset({"market", "facts"})
-# The parts each upstream's lane runs, first things first ("quote": a stock's own market data
-# when its batch failed or left it out). A stock without a CIK has its facts from Yahoo's
-# statements: few enough to let them share SEC's lane.
-LANES = {"yahoo": ("quote", "market", "profile"), "edgar": ("facts", "sections")}
+# The parts each lane runs, first things first ("quote": a stock's own market data when its
+# batch failed or left it out; "archived": facts read from SEC's archive, which asks no upstream
+# and waits for the download). A stock without a CIK has its facts from Yahoo's statements: few
+# enough to let them share SEC's lane.
+LANES = {
+    "yahoo": ("quote", "market", "profile"),
+    "edgar": ("facts", "filings", "sections"),
+    "archive": ("archived",),
+}
 LANE_OF = {part: lane for lane, parts in LANES.items() for part in parts}
+SAVED_AS = {"quote": "market", "archived": "facts"}
+# Archive members are parsed in the one helper process: one on its way and one ready keep it busy
+ARCHIVE_IN_FLIGHT = 2
+# Parts saved per round of the loop once the screen is ready; all at once would keep the loop
+# from sending new requests for seconds
+HELD_PER_ROUND = 8
 
 
 @dataclass
@@ -204,9 +218,10 @@ class Work:
     queues: dict[str, deque] = field(default_factory=lambda: {p: deque() for p in LANE_OF})
     pending: dict[Future, tuple[str, list[str]]] = field(default_factory=dict)
     in_flight: Counter = field(default_factory=Counter)  # running parts per lane
-    held: list[tuple[str, StockData]] = field(default_factory=list)  # until screener-ready
+    held: deque[tuple[str, StockData]] = field(default_factory=deque)  # until screener-ready
     yahoo_d_e_stands: dict[str, bool] = field(default_factory=dict)
     filings: dict[str, tuple[int, list[dict]]] = field(default_factory=dict)  # for sections
+    sections_queued: set[str] = field(default_factory=set)
 
     def queue(self, part: str, symbols: list[str]) -> None:
         self.queues[part].append(symbols)
@@ -226,6 +241,8 @@ class Refresh:
         self.states: dict[str, dict] = {}
         self.work = Work()
         self.changes_known_through: str | None = None  # saved with each stock (see changes.py)
+        self.archive_first: set[str] = set()  # facts from SEC's archive, filings after the screen
+        self.archive_compiled: date | None = None
 
     def run(self) -> int:
         config = self.config
@@ -270,6 +287,7 @@ class Refresh:
             self.changes_known_through = known_through(scan, self.stats.started)
             self._plan(symbols, scan)
             self._bulk_facts(symbols)
+            self._archive_first(symbols)
             self._dashboard(db, live_run=run_id)
             self._refresh(db, run_id, [s for s in symbols if self.plans[s]])
             if config.error_handling.retry_failed_stocks:
@@ -310,6 +328,10 @@ class Refresh:
             if self.sources:
                 self.sources.close()
                 self.stats.helper_peak_rss_mb = self.sources.parser.peak_rss_mb
+                if self.sources.bulk:
+                    self.stats.companyfacts_zip = self.sources.bulk.summary(
+                        self.stats.clock_started
+                    )
         return self._finish(db, run_id, resumed_from, status, exit_code, abort_reason, symbol_info)
 
     def not_started(self, reason: str) -> int:
@@ -374,35 +396,71 @@ class Refresh:
         self.sources.bulk = BulkFacts(self.upstreams, folder)
         self.sources.bulk.start()
 
+    def _archive_first(self, symbols: list[str]) -> None:
+        """The stocks whose facts SEC's archive gives before their filings are asked: those
+        with no facts stored (the others' submissions tell whether their facts changed) of the
+        companies SEC's daily indexes show filing nothing since the archive was compiled. A
+        filing too new for the indexes read is caught by the filings part (see PARTS)."""
+        bulk = self.sources.bulk
+        compiled = bulk.compiled_on() if bulk else None
+        if compiled is None:
+            return
+        scan = scan_daily_indexes(self.upstreams, compiled - timedelta(days=1), self.stats.started)
+        if scan.filed is None:
+            log.info("%s: every company's filings are asked before its facts", scan.notes[-1])
+            return
+        ciks = self.sources.ciks
+        self.archive_compiled = compiled
+        self.archive_first = {
+            s
+            for s in symbols
+            if "fundamentals" in self.plans[s]
+            and store.known(None if self.force else self.states.get(s)).latest_filing is None
+            and (cik := ciks.cik(s))
+            and cik not in scan.filed
+        }
+        log.info(
+            "companyfacts.zip compiled %s: %d stocks' facts from it before their filings",
+            compiled,
+            len(self.archive_first),
+        )
+
     def _refresh(self, db, run_id: int, symbols: list[str]) -> None:
         """Each stock's data in parts, what the screen reads first: market data (QUOTE_BATCH
-        stocks per Yahoo request) and the filings with the earnings history for every stock,
-        then profiles and filing sections. Each part is saved whole in a transaction of its
-        own; a stock is done when all its parts are, and once one fails its later parts are
-        not saved (it is retried whole). The parts go out in two lanes, one per upstream, so
-        SEC's requests never wait behind Yahoo's pacing or the other way round."""
+        stocks per Yahoo request) and the earnings history for every stock (with the filings,
+        unless SEC's archive gives the facts), then profiles, filings and filing sections. Each
+        part is saved whole in a transaction of its own; a stock is done when all its parts
+        are, and once one fails its later parts are not saved (it is retried whole). The parts
+        go out in lanes, one per upstream, so SEC's requests never wait behind Yahoo's pacing
+        or the other way round, nor the archive's reading behind either."""
         processing = self.config.processing
         self.work = Work(progress=Progress(len(symbols), log, processing.batch_size))
         work = self.work
         for symbol in symbols:
             plan = self.plans[symbol]
             work.parts[symbol] = {part for part, kinds in PARTS.items() if plan & kinds}
+            if symbol in self.archive_first:
+                work.parts[symbol].add("filings")
             work.screen_left += len(work.parts[symbol] & SCREEN_PARTS)
         quoted = [s for s in symbols if "market" in work.parts[s]]
         for i in range(0, len(quoted), QUOTE_BATCH):
             work.queue("market", quoted[i : i + QUOTE_BATCH])
-        for part in ("facts", "profile"):
+        for symbol in symbols:
+            if "facts" in work.parts[symbol]:
+                work.queue("archived" if symbol in self.archive_first else "facts", [symbol])
+        for part in ("filings", "profile"):
             for symbol in symbols:
                 if part in work.parts[symbol]:
                     work.queue(part, [symbol])
         log.info(
             "refreshing %d stocks; phase 1 of 2, what the screen reads: market data for %d "
-            "stocks in %d quote requests, filings and earnings history for %d; then profiles "
-            "and filing sections",
+            "stocks in %d quote requests, earnings history for %d (%d from SEC's archive); then "
+            "profiles, filings and filing sections",
             len(symbols),
             len(quoted),
             len(work.queues["market"]),
-            len(work.queues["facts"]),
+            len(work.queues["facts"]) + len(work.queues["archived"]),
+            len(work.queues["archived"]),
         )
         self._screen_ready_check(db, run_id)
         try:
@@ -420,13 +478,14 @@ class Refresh:
             self.stats.screener_ready_at = round(time.monotonic() - self.stats.clock_started, 3)
             log.info(
                 "screener-ready after %.1f s: every stock due has its market data and earnings "
-                "history (or has failed); phase 2 of 2: %d stocks' profiles and filing sections",
+                "history (or has failed); phase 2 of 2: %d stocks' profiles, filings and filing "
+                "sections",
                 self.stats.screener_ready_at,
                 sum(1 for parts in work.parts.values() if parts),
             )
-        held, work.held = work.held, []
-        for part, data in held:
-            self._saved(db, run_id, part, data)
+        # a slice at a time: the loop that saves them also keeps the lanes' requests going
+        for _ in range(min(HELD_PER_ROUND, len(work.held))):
+            self._saved(db, run_id, *work.held.popleft())
 
     def _run_task(self, part: str, symbols: list[str]) -> list[StockData]:
         if part == "market":
@@ -439,6 +498,13 @@ class Refresh:
         known = store.known(None if self.force else self.states.get(symbol))
         if part == "facts":
             return [fetch_stock_data(symbol, self.sources, self.plans[symbol] & PARTS[part], known)]
+        if part == "archived":
+            return [fetch_stock_data(symbol, self.sources, {"fundamentals"}, known)]
+        if part == "filings":
+            if "filings" not in self.work.parts.get(symbol, ()):
+                return []  # its facts were asked with the filings after all (see `_saved`)
+            known = dataclasses.replace(known, facts_filed_before=self.archive_compiled.isoformat())
+            return [fetch_stock_data(symbol, self.sources, PARTS["facts"], known)]
         cik, filings = self.work.filings.pop(symbol)
         return [fetch_filing_sections(symbol, cik, filings, self.sources, known)]
 
@@ -447,11 +513,14 @@ class Refresh:
         upstream's rate needs at the latency measured so far (together at most `max_workers`:
         more would only queue at the limiters); this thread saves."""
         processing, work = self.config.processing, self.work
-        pool = ThreadPoolExecutor(processing.max_workers, thread_name_prefix="fetch")
+        most = processing.max_workers
+        pool = ThreadPoolExecutor(most, thread_name_prefix="fetch")
         paused_at = 0
         try:
-            while work.pending or any(work.queues.values()):
-                windows = self.upstreams.in_flight_needed(processing.max_workers)
+            while work.pending or work.held or any(work.queues.values()):
+                reading = ARCHIVE_IN_FLIGHT if self._archive_read() else 0
+                windows = self.upstreams.in_flight_needed(max(2, most - reading))
+                windows["archive"] = reading
                 for lane, parts in LANES.items():
                     for part in parts:
                         queue = work.queues[part]
@@ -471,9 +540,28 @@ class Refresh:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def _archive_read(self) -> bool:
+        """Whether the archive's facts may be read: once it is downloaded. When it could not be
+        had, the stocks waiting for it have their facts asked with their filings instead."""
+        bulk, queues = self.sources.bulk, self.work.queues
+        if not queues["archived"] or not bulk.ready():
+            return False
+        if bulk.archive() is None:
+            for (symbol,) in queues["archived"]:
+                queues["facts"].append([symbol])
+                self.work.parts[symbol].discard("filings")
+            queues["archived"].clear()
+        return True
+
     def _collect(self, db, run_id: int) -> None:
         work = self.work
-        done, _ = wait(list(work.pending), return_when=FIRST_COMPLETED)
+        waiting = bool(work.queues["archived"])  # to look again once the archive is in
+        if waiting and not work.pending:
+            self.sources.bulk.archive()
+            return
+        done, _ = wait(
+            list(work.pending), timeout=0.1 if waiting else None, return_when=FIRST_COMPLETED
+        )
         batches_before = work.progress.done // self.config.processing.batch_size
         for future in done:
             part, symbols = work.pending.pop(future)
@@ -488,7 +576,10 @@ class Refresh:
                     self._breaker(failed[0], self.stats.failures[failed[0]][0])
                 continue
             for data in results:
-                self._saved(db, run_id, "market" if part == "quote" else part, data)
+                self._hand_on(data)
+                self._saved(db, run_id, SAVED_AS.get(part, part), data)
+            if part != "market":
+                continue
             answered = {data.symbol for data in results}
             for symbol in self._ask_alone(s for s in symbols if s not in answered):
                 self._fail(
@@ -512,14 +603,27 @@ class Refresh:
                 market_only.append(symbol)
         return market_only
 
+    def _hand_on(self, data: StockData) -> None:
+        """Queue a stock's sections as soon as its filings list is in (saved or still held)."""
+        work, symbol = self.work, data.symbol
+        if (
+            "filings" in data.kinds
+            and data.cik
+            and "sections" in work.parts.get(symbol, ())
+            and symbol not in work.sections_queued
+        ):
+            work.sections_queued.add(symbol)
+            work.filings[symbol] = (data.cik, data.filings)
+            work.queue("sections", [symbol])
+
     def _saved(self, db, run_id: int, part: str, data: StockData) -> None:
-        """Save one part of a stock and queue what it unlocks. Profiles and sections wait
-        until the screen's parts of every stock are in (a profile's D/E then knows whether a
-        filed one was found tonight)."""
+        """Save one part of a stock. Profiles, filings and sections wait until the screen's
+        parts of every stock are in (a profile's D/E then knows whether a filed one was found
+        tonight, and facts asked again after SEC's archive replace the archive's)."""
         work, symbol = self.work, data.symbol
         parts = work.parts.get(symbol)
-        if not parts:
-            return  # the stock failed meanwhile: it is retried whole
+        if not parts or part not in parts:
+            return  # the stock failed meanwhile (it is retried whole), or the part was saved
         if part not in SCREEN_PARTS and work.screen_left:
             work.held.append((part, data))
             return
@@ -535,10 +639,9 @@ class Refresh:
             )
             if not data.cik:
                 parts.discard("sections")  # no filings to take sections from
+            if "filings" in data.kinds:
+                parts.discard("filings")  # asked with the facts: the archive lacked them
         self._save(db, run_id, data, done=not parts)
-        if part == "facts" and "sections" in parts:
-            work.filings[symbol] = (data.cik, data.filings)
-            work.queue("sections", [symbol])
 
     def _fail(self, db, run_id: int, symbol: str, error: Exception) -> bool:
         """Record a stock's failure (once: its other parts are dropped); False if it had
