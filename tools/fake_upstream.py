@@ -266,6 +266,8 @@ def main(argv=None) -> int:
     )
     if args.bandwidth_mbps:  # built before we listen: its building is no part of its download
         world.companyfacts_zip()
+    if world.disk is not None:  # SEC serves a daily index at once; our building it is no part
+        world.recent_index()
     server = FakeServer(
         ("127.0.0.1", args.port), world, policy, RequestLog(args.log), args.bandwidth_mbps
     )
