@@ -35,10 +35,11 @@ def filing_sections(data: bytes, encoding: str, form: str) -> tuple[list[dict], 
     return sections.extract_sections(body, form)
 
 
-def _exit_with_parent() -> None:
+def _exit_with_parent(parent: int) -> None:
     """Run in the helper at start: a job killed with SIGKILL cannot stop its helper, and the
-    pool's pipes do not tell an idle helper, so the helper watches for being orphaned."""
-    parent = os.getppid()
+    pool's pipes do not tell an idle helper, so the helper watches for being orphaned. The
+    job's pid comes from the job: one killed while the helper was still starting has already
+    left it to another parent."""
 
     def watch():
         while os.getppid() == parent:
@@ -55,6 +56,11 @@ class Parser:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self.peak_rss_mb = 0.0  # the helper's, read when it is closed
+
+    def start(self) -> None:
+        """Start the helper now: it imports in the background while the run's first requests
+        go out, instead of when the first body is in."""
+        self._running().submit(os.getpid)
 
     def earnings(self, data: bytes, encoding: str) -> tuple[list[dict], list[str], checks.Checks]:
         return self._call(earnings, data, encoding)
@@ -90,6 +96,7 @@ class Parser:
                     1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_exit_with_parent,
+                    initargs=(os.getpid(),),
                 )
             return self._pool
 
