@@ -8,10 +8,12 @@ request of SEC's budget, which the submissions and documents use meanwhile; belo
 requests are. It is streamed to a file under the cache folder and read member by member, for our
 companies only (memory holds one company's facts at a time), and removed when the run ends.
 
-SEC compiles it at about 03:00 New York time: a company whose newest filing is dated on or after
-that day (`FactsArchive.covers`) is asked directly, as is one the archive lacks. An archive that
-cannot be had or read whole (a failed download, a truncated or corrupt file) costs one log line:
-every company is then asked directly, as without it.
+SEC compiles it at about 03:00 New York time, the day its Last-Modified says (`compiled_on`,
+known as soon as the download starts): the run asks directly the companies SEC's daily indexes
+show filing since, and any whose filings turn out newer than that day (`FactsArchive.covers`),
+as it does one the archive lacks. An archive that cannot be had or read whole (a failed
+download, a truncated or corrupt file) costs one log line: every company is then asked
+directly, as without it.
 """
 
 import logging

@@ -8,8 +8,9 @@ its statements fill in only the years EDGAR lacks when EDGAR has fewer than five
 `fetch_stock_data` fetches the kinds it is asked for of one stock (its Yahoo profile beside its
 EDGAR requests when `Sources.side` is given): what a user script wants. A run fetches in parts
 instead, so that what the screen reads lands first: `fetch_market_data` (many stocks in one
-request), `fetch_stock_data` for filings and facts, `fetch_profile`, `fetch_filing_sections`
-(from a filings list fetched earlier); `fetch_quote` when a stock's batch failed or left it out.
+request), `fetch_stock_data` for filings and facts (or, on a cold start from SEC's archive, the
+facts alone first and the filings later), `fetch_profile`, `fetch_filing_sections` (from a
+filings list fetched earlier); `fetch_quote` when a stock's batch failed or left it out.
 
 Each source's fetch returns what it got (`EdgarData`, `YahooData`); `fetch_stock_data` puts
 them together into the `StockData` that the store saves. What the database already holds comes

@@ -79,6 +79,12 @@ def cap_malloc_arenas() -> None:
         pass  # not glibc: nothing to tune
 
 
+# The interpreter lock changes hands every 5 ms by default: a fetching thread whose turn at the
+# limiter has come may wait that long behind a thread saving or decoding, and a request sent
+# late holds its window's place late, which the next window's requests then wait for
+SWITCH_INTERVAL = 0.001
+
+
 def run(config, options: Options) -> int:
     if not config.enabled:
         print("refresh is disabled in the config (enabled: false); nothing done", file=sys.stderr)
@@ -96,6 +102,7 @@ def run(config, options: Options) -> int:
             log.warning("the NYSE is open now: prices fetched by this run are intraday")
         with RunLock(lock_path(config)):
             cap_malloc_arenas()
+            sys.setswitchinterval(SWITCH_INTERVAL)
             ping(config.notifications, "start")
             return refresh.run()
     except LockHeld as error:
@@ -442,6 +449,8 @@ class Refresh:
             if symbol in self.archive_first:
                 work.parts[symbol].add("filings")
             work.screen_left += len(work.parts[symbol] & SCREEN_PARTS)
+        if any(parts & {"facts", "sections"} for parts in work.parts.values()):
+            self.sources.parser.start()
         quoted = [s for s in symbols if "market" in work.parts[s]]
         for i in range(0, len(quoted), QUOTE_BATCH):
             work.queue("market", quoted[i : i + QUOTE_BATCH])
