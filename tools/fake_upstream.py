@@ -66,6 +66,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fakeup import yahoo
 from fakeup.policy import ACTIONS, Policy, SpecError, parse_faults
 from fakeup.server import FakeServer, RequestLog
 from fakeup.warm import warm
@@ -266,8 +267,9 @@ def main(argv=None) -> int:
     )
     if args.bandwidth_mbps:  # built before we listen: its building is no part of its download
         world.companyfacts_zip()
-    if world.disk is not None:  # SEC serves a daily index at once; our building it is no part
-        world.recent_index()
+    if world.disk is not None:  # SEC serves a daily index and Yahoo a quote batch at once: our
+        world.recent_index()  # building them is no part of a run's time
+        yahoo.warm_quotes(world)
     server = FakeServer(
         ("127.0.0.1", args.port), world, policy, RequestLog(args.log), args.bandwidth_mbps
     )
