@@ -522,23 +522,12 @@ class Refresh:
         upstream's rate needs at the latency measured so far (together at most `max_workers`:
         more would only queue at the limiters); this thread saves."""
         processing, work = self.config.processing, self.work
-        most = processing.max_workers
-        pool = ThreadPoolExecutor(most, thread_name_prefix="fetch")
+        pool = ThreadPoolExecutor(processing.max_workers, thread_name_prefix="fetch")
         paused_at = 0
         try:
             while work.pending or work.held or any(work.queues.values()):
-                reading = ARCHIVE_IN_FLIGHT if self._archive_read() else 0
-                windows = self.upstreams.in_flight_needed(max(2, most - reading))
-                windows["archive"] = reading
-                for lane, parts in LANES.items():
-                    for part in parts:
-                        queue = work.queues[part]
-                        while queue and work.in_flight[lane] < windows[lane]:
-                            symbols = queue.popleft()
-                            future = pool.submit(self._run_task, part, symbols)
-                            work.pending[future] = (part, symbols)
-                            work.in_flight[lane] += 1
-                self._collect(db, run_id)
+                self._dispatch(pool)
+                self._collect(db, run_id, top_up=lambda: self._dispatch(pool))
                 batch = work.progress.done // processing.batch_size
                 if processing.delay_between_batches_seconds and batch > paused_at:
                     paused_at = batch
@@ -548,6 +537,21 @@ class Refresh:
                         time.sleep(processing.delay_between_batches_seconds)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _dispatch(self, pool: ThreadPoolExecutor) -> None:
+        """Top each lane up to as many parts on their way as its window allows."""
+        work, most = self.work, self.config.processing.max_workers
+        reading = ARCHIVE_IN_FLIGHT if self._archive_read() else 0
+        windows = self.upstreams.in_flight_needed(max(2, most - reading))
+        windows["archive"] = reading
+        for lane, parts in LANES.items():
+            for part in parts:
+                queue = work.queues[part]
+                while queue and work.in_flight[lane] < windows[lane]:
+                    symbols = queue.popleft()
+                    future = pool.submit(self._run_task, part, symbols)
+                    work.pending[future] = (part, symbols)
+                    work.in_flight[lane] += 1
 
     def _archive_read(self) -> bool:
         """Whether the archive's facts may be read: once it is downloaded. When it could not be
@@ -562,7 +566,9 @@ class Refresh:
             queues["archived"].clear()
         return True
 
-    def _collect(self, db, run_id: int) -> None:
+    def _collect(self, db, run_id: int, top_up=None) -> None:
+        """Save what has come in; `top_up` is called after each answer, so that saving many
+        never leaves a lane with nothing on its way (a paced lane has only a few waiting)."""
         work = self.work
         waiting = bool(work.queues["archived"])  # to look again once the archive is in
         if waiting and not work.pending:
@@ -575,6 +581,8 @@ class Refresh:
         for future in done:
             part, symbols = work.pending.pop(future)
             work.in_flight[LANE_OF[part]] -= 1
+            if top_up:
+                top_up()
             try:
                 results = future.result()
             except Exception as error:  # a stock's failure must never stop the others
