@@ -97,6 +97,8 @@ USER_MBPS = 100.0  # a home line: SEC's 1.4 GB companyfacts.zip in 112 s
 EDGAR_HOSTS = {"www.sec.gov", "data.sec.gov"}
 SEED_SEC_RPS = 10.0  # the real limit the seed's delays were tuned for
 SEED_STOCK_DELAY, SEED_BATCH_DELAY, SEED_BATCH_SIZE = 0.5, 10.0, 50
+# A fake builds SEC's archive, the daily indexes and the quotes before it listens
+FAKE_START_SECONDS, FAKE_START_PER_COMPANY = 120, 0.2
 COLUMNS = (
     "scenario",
     "stocks",
@@ -684,7 +686,7 @@ class Bench:
                 filings_from,
                 a.bandwidth_mbps if archive else None,
             ),
-        ).start()
+        ).start(timeout=FAKE_START_SECONDS + self.companies * FAKE_START_PER_COMPANY)
 
     def fresh(self, name: str) -> Path:
         """An empty folder for a scenario (a kept DIR from an earlier run is cleared)."""

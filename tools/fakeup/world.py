@@ -58,6 +58,7 @@ def _read(rel: str) -> Body:
 # SEC's companyfacts.zip was 1,400,391,677 bytes on 2026-08-10: 280 KB for each of the ~5,000
 # NYSE and NASDAQ common stocks a run covers, which the fake's archive is padded to
 ARCHIVE_BYTES_PER_COMPANY = 1_400_391_677 // 5_000
+FILLER_BLOCK = 1 << 20
 
 
 class World:
@@ -321,8 +322,11 @@ class World:
                 # (most without facts) stand in one incompressible member of no company's CIK
                 short = ARCHIVE_BYTES_PER_COMPANY * len(self.profiles) - out.tell()
                 if short > 0:
-                    filler = random.Random(f"{self.seed}/archive").randbytes(short)
-                    archive.writestr("CIK0000000000.json", filler, zipfile.ZIP_STORED)
+                    block = random.Random(f"{self.seed}/archive").randbytes(FILLER_BLOCK)
+                    info = zipfile.ZipInfo("CIK0000000000.json", (2026, 1, 1, 0, 0, 0))
+                    with archive.open(info, "w", force_zip64=True) as member:
+                        for start in range(0, short, FILLER_BLOCK):  # one int holds < 256 MB
+                            member.write(block[: short - start])
             return out.getvalue()
 
         return self.static("companyfacts.zip", build)
