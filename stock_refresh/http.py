@@ -370,17 +370,21 @@ class Upstreams:
     def in_flight_needed(self, most: int) -> dict[str, int]:
         """How many requests must be on their way at once to keep each paced upstream at its
         allowed rate, at the latency measured so far (rate x latency, twice over for the time
-        a task spends between requests, and three more), per upstream: `most` in all, shared in
-        proportion when more are needed. An unpaced upstream takes what the others leave."""
+        a task spends between requests, and three more), per upstream: `most` in all. When more
+        are needed, the smaller needs are met first and the largest takes what is left: shared in
+        proportion, a slow SEC (whose need grows with its latency) would take the few that keep
+        Yahoo, the run's longest lane, at its rate. An unpaced upstream takes what the others
+        leave."""
         with self._lock:
-            want = {
+            need = {
                 name: math.ceil(IN_FLIGHT_MARGIN * rate * self.latency[name]) + IN_FLIGHT_SPARE
                 for name, rate in self.allowed.items()
                 if not math.isinf(rate)
             }
-        total = sum(want.values())
-        if total > most:
-            want = {name: max(1, most * need // total) for name, need in want.items()}
+        want, left = {}, most
+        for i, name in enumerate(sorted(need, key=need.get)):
+            want[name] = max(1, min(need[name], left // (len(need) - i)))
+            left -= want[name]
         rest = max(2, most - sum(want.values()))
         return {name: want.get(name, rest) for name in self.allowed}
 

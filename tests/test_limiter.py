@@ -199,11 +199,12 @@ def test_summed_waits_exceed_the_elapsed_time_and_wall_waits_do_not(tmp_path):
 
 def test_the_work_in_flight_follows_the_limits_and_the_measured_latency():
     """Per upstream: SEC's 9/s and Yahoo's 2/s. At 50 ms four on their way keep each busy, at
-    800 ms SEC needs eighteen and Yahoo seven; never more than max_workers together (shared in
-    proportion); an unpaced upstream takes what the other leaves."""
+    800 ms SEC needs eighteen and Yahoo seven; never more than max_workers together (the
+    smaller need met first, so a slow SEC cannot starve Yahoo); an unpaced upstream takes what
+    the other leaves."""
     from stock_refresh.http import Upstreams
 
-    def needed(latency: float, most: int = 32, yahoo_delay: float = 0.5) -> dict:
+    def needed(latency: float, most: int = 32, yahoo_delay: float = 0.5, sec=None) -> dict:
         upstreams = Upstreams(
             sec_contact="Jane Doe jane.doe@gmail.com",
             edgar_requests_per_second=9,
@@ -213,12 +214,13 @@ def test_the_work_in_flight_follows_the_limits_and_the_measured_latency():
             edgar_cooldown=1,
         )
         for _ in range(200):  # the moving average settles on what is measured
-            upstreams.answered("edgar", latency)
+            upstreams.answered("edgar", sec or latency)
             upstreams.answered("yahoo", latency)
         return upstreams.in_flight_needed(most)
 
     assert needed(0.05) == {"edgar": 4, "yahoo": 4}
     assert needed(0.2) == {"edgar": 7, "yahoo": 4}  # 9 x 0.2 x 2 = 3.6 -> 4, + 3
     assert needed(0.8) == {"edgar": 18, "yahoo": 7}  # 9 x 0.8 x 2 = 14.4 -> 15, + 3
-    assert needed(0.8, most=8) == {"edgar": 5, "yahoo": 2}  # 8 x 18/25, 8 x 7/25
+    assert needed(0.8, most=8) == {"edgar": 4, "yahoo": 4}  # Yahoo's 7 is more than half
+    assert needed(0.05, most=16, sec=0.8) == {"edgar": 12, "yahoo": 4}  # Yahoo's 4 first
     assert needed(0.2, yahoo_delay=0) == {"edgar": 7, "yahoo": 25}
