@@ -224,7 +224,6 @@ class Work:
     screen_left: int = 0  # screen parts not yet saved (or dropped with their stock)
     queues: dict[str, deque] = field(default_factory=lambda: {p: deque() for p in LANE_OF})
     pending: dict[Future, tuple[str, list[str]]] = field(default_factory=dict)
-    in_flight: Counter = field(default_factory=Counter)  # running parts per lane
     held: deque[tuple[str, StockData]] = field(default_factory=deque)  # until screener-ready
     yahoo_d_e_stands: dict[str, bool] = field(default_factory=dict)
     filings: dict[str, tuple[int, list[dict]]] = field(default_factory=dict)  # for sections
@@ -477,9 +476,9 @@ class Refresh:
         finally:
             work.progress.close()
 
-    def _screen_ready_check(self, db, run_id: int) -> None:
+    def _screen_ready_check(self, db, run_id: int, top_up=None) -> None:
         """Once the screen's parts of every stock are saved (or failed): say so, note when,
-        and save the parts that waited for it."""
+        and save the parts that waited for it (topping the lanes up after each)."""
         work = self.work
         if work.screen_left or self.stats.screener_ready_at is not None and not work.held:
             return
@@ -495,6 +494,8 @@ class Refresh:
         # a slice at a time: the loop that saves them also keeps the lanes' requests going
         for _ in range(min(HELD_PER_ROUND, len(work.held))):
             self._saved(db, run_id, *work.held.popleft())
+            if top_up:
+                top_up()
 
     def _run_task(self, part: str, symbols: list[str]) -> list[StockData]:
         if part == "market":
@@ -539,19 +540,27 @@ class Refresh:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _dispatch(self, pool: ThreadPoolExecutor) -> None:
-        """Top each lane up to as many parts on their way as its window allows."""
+        """Top each lane up to as many parts on their way as its window allows. An answer in
+        that has not been saved yet no longer holds its upstream's window (a round saving
+        eight quote batches takes most of a second, which would leave Yahoo idle), unless
+        more than `max_workers` of them wait: then saving comes first."""
         work, most = self.work, self.config.processing.max_workers
+        on_their_way = Counter(
+            LANE_OF[part] for future, (part, _) in work.pending.items() if not future.done()
+        )
+        if len(work.pending) - on_their_way.total() > most:
+            return
         reading = ARCHIVE_IN_FLIGHT if self._archive_read() else 0
         windows = self.upstreams.in_flight_needed(max(2, most - reading))
         windows["archive"] = reading
         for lane, parts in LANES.items():
             for part in parts:
                 queue = work.queues[part]
-                while queue and work.in_flight[lane] < windows[lane]:
+                while queue and on_their_way[lane] < windows[lane]:
                     symbols = queue.popleft()
                     future = pool.submit(self._run_task, part, symbols)
                     work.pending[future] = (part, symbols)
-                    work.in_flight[lane] += 1
+                    on_their_way[lane] += 1
 
     def _archive_read(self) -> bool:
         """Whether the archive's facts may be read: once it is downloaded. When it could not be
@@ -567,8 +576,9 @@ class Refresh:
         return True
 
     def _collect(self, db, run_id: int, top_up=None) -> None:
-        """Save what has come in; `top_up` is called after each answer, so that saving many
-        never leaves a lane with nothing on its way (a paced lane has only a few waiting)."""
+        """Save what has come in; `top_up` is called after each answer and each stock saved, so
+        that saving many (a quote batch is 50 stocks, a third of a second) never leaves a lane
+        with nothing on its way (a paced lane has only a few waiting)."""
         work = self.work
         waiting = bool(work.queues["archived"])  # to look again once the archive is in
         if waiting and not work.pending:
@@ -580,7 +590,6 @@ class Refresh:
         batches_before = work.progress.done // self.config.processing.batch_size
         for future in done:
             part, symbols = work.pending.pop(future)
-            work.in_flight[LANE_OF[part]] -= 1
             if top_up:
                 top_up()
             try:
@@ -595,6 +604,8 @@ class Refresh:
             for data in results:
                 self._hand_on(data)
                 self._saved(db, run_id, SAVED_AS.get(part, part), data)
+                if top_up:
+                    top_up()
             if part != "market":
                 continue
             answered = {data.symbol for data in results}
@@ -605,7 +616,7 @@ class Refresh:
                     symbol,
                     UnknownSymbol(f"unknown symbol {symbol}: not in Yahoo's quote answer"),
                 )
-        self._screen_ready_check(db, run_id)
+        self._screen_ready_check(db, run_id, top_up)
         if work.progress.done // self.config.processing.batch_size != batches_before:
             self._dashboard(db, live_run=run_id)
 
