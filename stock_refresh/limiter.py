@@ -9,7 +9,9 @@ What counts is when the server stamps a request, not when we granted it, so thre
 keep the two close:
 - A granted turn is logged at the moment it is granted and moved to the moment the request
   actually left once the sender says so (`sent`): under load the gap reaches a tenth of a
-  second (the interpreter lock, the connection pool).
+  second (the interpreter lock, the connection pool). Moved to that moment, not to when the
+  sender got round to saying so: a turn counted from its answer instead makes the turn a
+  window later wait for that answer, which cost Yahoo's lane 5 % of its rate.
 - Turns are spaced evenly, `window / N` apart, instead of N at once: a server works through a
   burst one request after another, so it stamps the end of a burst tens of milliseconds late,
   and those late stamps crowd the next second.
@@ -125,10 +127,11 @@ class SlidingWindowLimiter:
                     return turn
                 self._turns.remove(turn)  # paused meanwhile: queue again behind the pause
 
-    def sent(self, turn: list[float]) -> None:
-        """The request of `turn` has just left: count its window from now."""
+    def sent(self, turn: list[float], ago: float = 0.0) -> None:
+        """The request of `turn` left `ago` seconds ago (just now by default): count its window
+        from then."""
         with self._lock:
-            turn[0] = max(turn[0], self._clock())
+            turn[0] = max(turn[0], self._clock() - ago)
 
 
 def limiter_for_rate(requests_per_second: float) -> SlidingWindowLimiter | None:
@@ -205,6 +208,6 @@ class SharedSlidingWindowLimiter:
             time.sleep(delay)
             waited += delay
 
-    def sent(self, turn: int) -> None:
+    def sent(self, turn: int, ago: float = 0.0) -> None:
         with closing(self._connect()) as conn:
-            conn.execute("UPDATE sent SET t = max(t, ?) WHERE rowid = ?", [time.time(), turn])
+            conn.execute("UPDATE sent SET t = max(t, ?) WHERE rowid = ?", [time.time() - ago, turn])

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import yfinance as yf
+from curl_cffi import CurlInfo
 from curl_cffi import requests as curl_requests
 from curl_cffi.requests.exceptions import HTTPError, RequestException
 from yfinance.data import YfData
@@ -104,6 +105,16 @@ def yahoo_url(url: str, override: str | None) -> str:
     return f"http://{host}.localhost:{port}{parts.path or '/'}{query}"
 
 
+def sent_ago(response) -> float:
+    """How long before now the request left, from curl's own timings: its whole transfer less
+    the part before the request went out. A redirect's requests are timed together, so those
+    count from the answer (0), as does an answer without timings."""
+    infos = response.infos
+    if response.redirect_count or CurlInfo.TOTAL_TIME not in infos:
+        return 0.0
+    return max(0.0, infos[CurlInfo.TOTAL_TIME] - infos[CurlInfo.PRETRANSFER_TIME])
+
+
 class YahooSession(curl_requests.Session):
     """The curl_cffi session yfinance gets: paced, counted, timed out, and overridable.
 
@@ -111,7 +122,11 @@ class YahooSession(curl_requests.Session):
     """
 
     def __init__(self, upstreams: Upstreams):
-        super().__init__(impersonate="chrome", trust_env=upstreams.override is None)
+        super().__init__(
+            impersonate="chrome",
+            trust_env=upstreams.override is None,
+            curl_infos=[CurlInfo.PRETRANSFER_TIME, CurlInfo.TOTAL_TIME],
+        )
         self._upstreams = upstreams
 
     def request(self, method, url, *args, **kwargs):
@@ -124,8 +139,8 @@ class YahooSession(curl_requests.Session):
         sent = time.monotonic()
         response = super().request(method, target, *args, **kwargs)
         self._upstreams.answered("yahoo", time.monotonic() - sent)
-        if turn:  # curl reports nothing between send and answer: count from the answer
-            turn[0].sent(turn[1])
+        if turn:
+            turn[0].sent(turn[1], ago=sent_ago(response))
         if response.status_code == 429:
             self._upstreams.count("yahoo", "throttled")
             pause = retry_after_seconds(response.headers.get("Retry-After"))

@@ -122,6 +122,29 @@ def test_a_late_send_moves_its_window():
     assert now[0] == 1.3
 
 
+def test_a_send_told_late_counts_from_when_it_left():
+    """A sender that can only say so once its answer is in (curl) gives how long ago the request
+    left: the window runs from then, not from the answer, or every turn a window later waits
+    for that answer too."""
+    clock, sleep, now = fake_clock()
+    limiter = SlidingWindowLimiter(1, 1.0, margin=0.0, clock=clock, sleep=sleep)
+    turn = limiter.acquire()
+    now[0] = 0.3  # the answer is in; the request left at 0.05
+    limiter.sent(turn, ago=0.25)
+    limiter.acquire()
+    assert round(now[0], 6) == 1.05
+
+
+def test_the_shared_limiter_counts_a_send_told_late_from_when_it_left(tmp_path):
+    limiter = SharedSlidingWindowLimiter(tmp_path / "edgar-limiter.sqlite", 1)
+    started = time.monotonic()
+    turn = limiter.acquire()
+    time.sleep(0.3)
+    limiter.sent(turn, ago=0.3)
+    limiter.acquire()
+    assert 1.0 <= time.monotonic() - started < 1.25  # 1.32 had it counted from now
+
+
 def test_fractional_rates_become_one_request_per_interval():
     assert limiter_for_rate(0) is None
     slow = limiter_for_rate(0.5)

@@ -3,7 +3,9 @@
 import pytest
 
 from stock_refresh.http import BlockedHost
-from stock_refresh.yahoo import yahoo_url
+from stock_refresh.yahoo import YahooSession, yahoo_url
+from tests.conftest import upstreams_for
+from tests.upstream import FakeUpstream
 
 QUOTE = "https://query1.finance.yahoo.com/v7/finance/quote?symbols=AAPL"
 
@@ -19,3 +21,18 @@ def test_yahoo_url_refuses_other_hosts():
     for url in ("https://data.sec.gov/submissions/CIK0000320193.json", "https://example.org/"):
         with pytest.raises(BlockedHost):
             yahoo_url(url, None)
+
+
+def test_a_yahoo_turn_counts_from_when_its_request_left_not_from_its_answer():
+    """At one request a second against answers 100-300 ms late, the second request goes out a
+    second (and the margin) after the first left, not after the first's answer came."""
+    with FakeUpstream(companies=1, latency_ms=200) as fake:
+        session = YahooSession(upstreams_for(fake.url, yahoo_delay_seconds=1.0))
+        for _ in range(2):
+            response = session.get("https://query1.finance.yahoo.com/v1/test/getcrumb")
+            assert response.redirect_count == 0
+        asked = [r for r in fake.requests() if "getcrumb" in r["path"]]
+    first, second = sorted(r["t"] for r in asked)
+    answer_ms = min(r["ms"] for r in asked)
+    assert answer_ms >= 90
+    assert 1.0 <= second - first < 1.0 + answer_ms / 1000
