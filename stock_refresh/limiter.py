@@ -208,6 +208,6 @@ class SharedSlidingWindowLimiter:
             time.sleep(delay)
             waited += delay
 
-    def sent(self, turn: int, ago: float = 0.0) -> None:
+    def sent(self, turn: int) -> None:
         with closing(self._connect()) as conn:
-            conn.execute("UPDATE sent SET t = max(t, ?) WHERE rowid = ?", [time.time() - ago, turn])
+            conn.execute("UPDATE sent SET t = max(t, ?) WHERE rowid = ?", [time.time(), turn])
